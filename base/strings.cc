@@ -70,6 +70,39 @@ Result<uint64_t> ParseSize(std::string_view text) {
   return number << shift;
 }
 
+bool GlobMatch(std::string_view pattern, std::string_view text) {
+  // A pattern with more literal bytes than the text cannot match: this bounds the work below
+  // to O(text^2) whatever the pattern's length.
+  size_t literals = 0;
+  for (char c : pattern) literals += c == '*' ? 0 : 1;
+  if (literals > text.size()) return false;
+  // Greedy match remembering the last '*': on a mismatch, let that star swallow one more byte.
+  size_t p = 0;
+  size_t t = 0;
+  size_t star_p = std::string_view::npos;
+  size_t star_t = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && pattern[p] == '*') {
+      star_p = p++;
+      star_t = t;
+    } else if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
+      ++p;
+      ++t;
+    } else if (star_p != std::string_view::npos) {
+      p = star_p + 1;
+      t = ++star_t;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+bool IsGlobPattern(std::string_view text) {
+  return text.find_first_of("*?") != std::string_view::npos;
+}
+
 std::string FormatBytes(uint64_t bytes) {
   static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   double value = static_cast<double>(bytes);

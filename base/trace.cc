@@ -1,7 +1,5 @@
 #include "base/trace.h"
 
-#include <fnmatch.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <mutex>
@@ -32,7 +30,7 @@ class Registry {
 
   size_t SetState(std::string_view glob, bool on, bool remember) {
     std::lock_guard lock(mu_);
-    if (remember) rules_.emplace_back(std::string(glob), on);
+    if (remember) Remember(glob, on);
     size_t matched = 0;
     for (Event* e = head_; e != nullptr; e = e->next_) {
       if (Matches(glob, e->name_)) {
@@ -62,13 +60,22 @@ class Registry {
     for (std::string_view item : Split(patterns, ',')) {
       const bool on = item.front() != '-';
       if (!on) item.remove_prefix(1);
-      rules_.emplace_back(std::string(item), on);
+      Remember(item, on);
     }
   }
 
-  static bool Matches(std::string_view glob, const char* name) {
-    return ::fnmatch(std::string(glob).c_str(), name, 0) == 0;
+  // Rules apply to events registered later (in order). The control socket lets clients set
+  // states at will, so the list is bounded: a glob set again replaces its earlier rule, and
+  // beyond kMaxRules the oldest rule is forgotten.
+  void Remember(std::string_view glob, bool on) {
+    std::erase_if(rules_, [glob](const auto& rule) { return rule.first == glob; });
+    if (rules_.size() >= kMaxRules) rules_.erase(rules_.begin());
+    rules_.emplace_back(std::string(glob), on);
   }
+
+  static bool Matches(std::string_view glob, const char* name) { return GlobMatch(glob, name); }
+
+  static constexpr size_t kMaxRules = 256;
 
   std::mutex mu_;
   Event* head_ = nullptr;

@@ -58,6 +58,7 @@ struct EventState {
   bool enabled;
 };
 
+// Globs are QEMU's trace patterns: '*' and '?' only (base/strings.h GlobMatch).
 // Enables (or, with a leading '-', disables) every event matching each comma-separated glob,
 // e.g. "rdma_*,-rdma_poll*". Applies to events registered later as well. Returns how many
 // registered events matched.

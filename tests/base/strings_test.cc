@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace ftvm {
 namespace {
 
@@ -21,6 +23,36 @@ TEST(StringsTest, ParseU64RejectsGarbage) {
   EXPECT_FALSE(ParseU64("-1"));
   EXPECT_FALSE(ParseU64("12x"));
   EXPECT_FALSE(ParseU64(" 1"));
+}
+
+TEST(StringsTest, GlobMatchesStarAndQuestionMarkOnly) {
+  EXPECT_TRUE(GlobMatch("rdma_*", "rdma_write_post"));
+  EXPECT_TRUE(GlobMatch("*", ""));
+  EXPECT_TRUE(GlobMatch("**", "x"));
+  EXPECT_TRUE(GlobMatch("r?ma_*post", "rdma_write_post"));
+  EXPECT_TRUE(GlobMatch("*_post", "rdma_write_post"));
+  EXPECT_TRUE(GlobMatch("exact", "exact"));
+  EXPECT_FALSE(GlobMatch("exact", "exactly"));
+  EXPECT_FALSE(GlobMatch("rdma_*", "ram_x"));
+  EXPECT_FALSE(GlobMatch("?", ""));
+  EXPECT_FALSE(GlobMatch("[a]", "a"));  // brackets are literal, as in QEMU
+  EXPECT_TRUE(GlobMatch("[a]", "[a]"));
+  EXPECT_TRUE(GlobMatch("a*b*c", "aXXbYYc"));
+  EXPECT_FALSE(GlobMatch("a*b*c", "aXXbYY"));
+  EXPECT_TRUE(IsGlobPattern("a*"));
+  EXPECT_TRUE(IsGlobPattern("a?"));
+  EXPECT_FALSE(IsGlobPattern("abc"));
+}
+
+TEST(StringsTest, GlobMatchStaysFastOnPathologicalPatterns) {
+  // fnmatch backtracks exponentially on this shape; GlobMatch is O(text^2) at worst.
+  std::string pattern;
+  for (int i = 0; i < 20; ++i) pattern += "*a";
+  pattern += "*b";
+  const std::string text(40, 'a');
+  EXPECT_FALSE(GlobMatch(pattern, text));
+  EXPECT_FALSE(GlobMatch(std::string(60000, '*') + "x", text));
+  EXPECT_TRUE(GlobMatch(std::string(60000, '*'), text));
 }
 
 TEST(StringsTest, ParseSizeUnderstandsSuffixes) {
