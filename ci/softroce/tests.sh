@@ -1,0 +1,36 @@
+# The Soft-RoCE lane's test list (bash; sourced by run.sh and native.sh, never run directly).
+#
+#   lane_cmd   NAME TIMEOUT_S 'SHELL COMMAND'
+#       A self-check of the lane, run by the guest's busybox sh (lane tools: ibv_devinfo, rping,
+#       rdma, /usr/sbin/ip: call it by full path, busybox sh prefers its own ip applet). Passes
+#       when it exits 0. Runs only in the QEMU lane.
+#   lane_gtest NAME BINARY TIMEOUT_S [VAR=value ...]
+#       A GoogleTest binary from the build directory (found there by file name, so it must be
+#       built by the build stage: any ftvm_test(...) target). Passes when it exits 0, runs at
+#       least one test and skips none. VAR=value pairs are set for it; they may use the
+#       variables below ("$FTVM_TEST_RDMA_ADDR" expands where the test runs).
+#       Helper binaries a test starts (e.g. rdma_test_peer) are listed with lane_helper.
+#   lane_helper BINARY
+#       Another binary from the build directory to ship beside the tests (in the guest they all
+#       live in /lane/bin; tests find helpers through the variable their suite documents).
+#
+# Every test sees (topology.sh):
+#   FTVM_TEST_RDMA_ADDR   IPv4 address of rxe device ftvm_rxe0; tests listen and connect here
+#                         (both ends on one device, in loopback)
+#   FTVM_LANE=1           set in the QEMU lane only
+#
+# To add a test (e.g. the ram or colo end-to-end tests over rdma:// as they land): register it
+# with ftvm_test(...) as usual, make it take its addresses from FTVM_TEST_RDMA_ADDR, then add one
+# lane_gtest line below. Keep the lane's total wall time small: the guest runs under TCG,
+# roughly 10-30x slower than the host.
+
+lane_cmd devinfo 60 'ibv_devinfo -d ftvm_rxe0 && ibv_devinfo -d ftvm_rxe0 | grep -q PORT_ACTIVE'
+# rping in loopback: rdma_cm, SEND/RECV and RDMA READ/WRITE through the rxe device.
+lane_cmd rping 120 '
+  rping -s -a "$FTVM_TEST_RDMA_ADDR" -C 3 -S 64 &
+  server=$!
+  sleep 2
+  rping -c -a "$FTVM_TEST_RDMA_ADDR" -C 3 -S 64 -v
+  rc=$?
+  wait $server || rc=1
+  exit $rc'
