@@ -34,6 +34,10 @@
 //   (like an RC QP): every outstanding work request completes with kFlushed, later posts fail
 //   with kFlushed, and once nothing is left to report Poll() returns the sticky error (kPeerLost,
 //   kRemoteAccess, kProtocol, ...), so a thread waiting for messages learns of peer loss.
+//   When the peer is lost, outstanding requests complete kFlushed (the oldest may carry
+//   kPeerLost instead, as verbs reports retry-exceeded). Once the channel left kConnected no new
+//   write lands in our memory; one already landing may finish: DeregisterMemory() (or
+//   destroying the channel) is the point after which nothing touches a region.
 //   A peer that dies or goes silent is detected within options.peer_timeout even when idle
 //   (keepalive), not only on the next write.
 //
@@ -161,9 +165,11 @@ class Channel {
   // returns how many were stored in `out` (0 on timeout).
   virtual Result<size_t> Poll(std::span<Completion> out, Nanos timeout) = 0;
 
-  // Orderly disconnect: outstanding work completes as kFlushed, the peer sees kClosed.
+  // Orderly disconnect: outstanding work completes as kFlushed, the peer sees kClosed (after
+  // the messages sent before). Waits briefly (bounded by peer_timeout) for the goodbye to go out.
   virtual void Close() = 0;
-  // Thread-safe: closes and wakes a blocked Poll() (which returns kAborted).
+  // Thread-safe: closes and wakes a blocked Poll(), which reports what was flushed and then
+  // fails with kAborted. No goodbye: the peer sees kPeerLost (use it to abort, e.g. failover).
   virtual void Shutdown() = 0;
 };
 
@@ -176,7 +182,10 @@ class Listener {
   virtual Result<std::unique_ptr<Channel>> Accept(Nanos timeout) = 0;
 };
 
-// Connects to / listens on a URI: "tcp://host:port" or "rdma://host:port".
+// Connects to / listens on a URI: "tcp://host:port" or "rdma://host:port". Connect() errors:
+// kPeerLost when refused or unreachable, kTimeout after options.connect_timeout, kProtocol when
+// the other end does not speak the provider's protocol, kUnsupported for a missing provider or
+// device, kInvalidArgument for a bad URI or options.
 Result<std::unique_ptr<Channel>> Connect(std::string_view uri, const ChannelOptions& options);
 Result<std::unique_ptr<Listener>> Listen(std::string_view uri, const ChannelOptions& options);
 

@@ -1,0 +1,62 @@
+// Provider dispatch by URI scheme, and the provider-neutral helpers of rdma/channel.h.
+#include "rdma/channel.h"
+
+#include "rdma/tcp/tcp_provider.h"
+#include "rdma/uri.h"
+
+namespace ftvm::rdma {
+namespace {
+
+// ---- SEAM(verbs) ------------------------------------------------------------------------------
+// The verbs provider (rdma/verbs/, libibverbs + librdmacm) plugs in here: replace these two
+// bodies with calls into it. Until then "rdma://" is kUnsupported, which the conformance suite
+// reports as a skip ("rdma:// needs the verbs provider").
+Result<std::unique_ptr<Channel>> ConnectVerbs(const HostPort& /*where*/,
+                                              const ChannelOptions& /*options*/) {
+  return Fail(ErrorCode::kUnsupported, "rdma:// needs the verbs provider");
+}
+Result<std::unique_ptr<Listener>> ListenVerbs(const HostPort& /*where*/,
+                                              const ChannelOptions& /*options*/) {
+  return Fail(ErrorCode::kUnsupported, "rdma:// needs the verbs provider");
+}
+// ---- end of SEAM(verbs) -----------------------------------------------------------------------
+
+}  // namespace
+
+std::string_view CompletionStatusName(CompletionStatus status) {
+  switch (status) {
+    case CompletionStatus::kSuccess:
+      return "success";
+    case CompletionStatus::kRemoteAccessError:
+      return "remote access error";
+    case CompletionStatus::kLocalProtectionError:
+      return "local protection error";
+    case CompletionStatus::kPeerLost:
+      return "peer lost";
+    case CompletionStatus::kProtocolError:
+      return "protocol error";
+    case CompletionStatus::kFlushed:
+      return "flushed";
+  }
+  return "unknown";
+}
+
+Result<std::unique_ptr<Channel>> Connect(std::string_view uri, const ChannelOptions& options) {
+  FTVM_ASSIGN_OR_RETURN(const Uri parsed, ParseUri(uri));
+  Result<std::unique_ptr<Channel>> channel = parsed.scheme == Scheme::kTcp
+                                                 ? tcp::Connect(parsed.where, options)
+                                                 : ConnectVerbs(parsed.where, options);
+  if (!channel) return Fail(std::move(channel.error()).Wrap(fmt::format("connect {}", uri)));
+  return channel;
+}
+
+Result<std::unique_ptr<Listener>> Listen(std::string_view uri, const ChannelOptions& options) {
+  FTVM_ASSIGN_OR_RETURN(const Uri parsed, ParseUri(uri));
+  Result<std::unique_ptr<Listener>> listener = parsed.scheme == Scheme::kTcp
+                                                   ? tcp::Listen(parsed.where, options)
+                                                   : ListenVerbs(parsed.where, options);
+  if (!listener) return Fail(std::move(listener.error()).Wrap(fmt::format("listen {}", uri)));
+  return listener;
+}
+
+}  // namespace ftvm::rdma
