@@ -1,0 +1,149 @@
+// Channel benchmark: each case beside a plain TCP socket doing the same sizes, measured in the
+// same run, over loopback, both ends in this process. Prints a markdown table.
+//
+//   build/bench/rdma/channel_bench [--uri tcp://127.0.0.1:0] [--transport tcp|verbs]
+//       [--addr HOST] [--seconds S] [--streams N] [--only write4k,write64k,write1m,msg,lat]
+//
+// --transport verbs listens on rdma://HOST:0 (HOST from --addr, default 127.0.0.1); --uri
+// overrides both. The plain-socket ceiling always runs over loopback TCP.
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "base/log.h"
+#include "base/strings.h"
+#include "bench/rdma/channel_cases.h"
+
+namespace ftvm::rdma::bench {
+namespace {
+
+struct Flags {
+  std::string uri = "tcp://127.0.0.1:0";
+  std::string only = "write4k,write64k,write1m,msg,lat";
+  double seconds = 1.5;
+  uint32_t streams = 1;
+};
+
+Result<Flags> ParseFlags(int argc, char** argv) {
+  Flags f;
+  std::string transport = "tcp";
+  std::string addr = "127.0.0.1";
+  bool uri_given = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (i + 1 >= argc) return Fail(ErrorCode::kInvalidArgument, "{} needs a value", arg);
+    const std::string value = argv[++i];
+    if (arg == "--uri") {
+      f.uri = value;
+      uri_given = true;
+    } else if (arg == "--transport") {
+      transport = value;
+    } else if (arg == "--addr") {
+      addr = value;
+    } else if (arg == "--seconds") {
+      f.seconds = std::atof(value.c_str());
+    } else if (arg == "--streams") {
+      FTVM_ASSIGN_OR_RETURN(const uint64_t n, ParseU64(value));
+      f.streams = static_cast<uint32_t>(n);
+    } else if (arg == "--only") {
+      f.only = value;
+    } else {
+      return Fail(ErrorCode::kInvalidArgument, "unknown flag {}", arg);
+    }
+  }
+  if (!uri_given) {
+    f.uri = fmt::format("{}://{}:0", transport == "verbs" ? "rdma" : "tcp", addr);
+  }
+  return f;
+}
+
+std::string Rate(double bytes_per_s) { return fmt::format("{:.2f} GB/s", bytes_per_s / 1e9); }
+std::string Mops(double ops) { return fmt::format("{:.0f} k/s", ops / 1e3); }
+
+void Row(std::string_view name, const std::string& ours, const std::string& ceiling, double ratio,
+         std::string_view target) {
+  std::printf("| %s | %s | %s | %.0f %% | %s |\n", std::string(name).c_str(), ours.c_str(),
+              ceiling.c_str(), ratio * 100, std::string(target).c_str());
+  std::fflush(stdout);
+}
+
+Result<void> RunWrites(Endpoints& ends, const Flags& f, std::string_view name, uint32_t bytes,
+                       uint32_t batch, std::string_view target) {
+  CaseConfig c;
+  c.duration = std::chrono::milliseconds(static_cast<int64_t>(f.seconds * 1000));
+  c.write_bytes = bytes;
+  c.batch = batch;
+  FTVM_ASSIGN_OR_RETURN(const Measurement ours, ChannelWrites(ends, c));
+  CaseConfig plain = c;
+  plain.batch = 1;
+  FTVM_ASSIGN_OR_RETURN(const Measurement socket, SocketStream(plain));
+  Row(name, Rate(ours.bytes_per_s), Rate(socket.bytes_per_s) + " (send/recv per write)",
+      ours.bytes_per_s / socket.bytes_per_s, target);
+  if (batch > 1) {
+    FTVM_ASSIGN_OR_RETURN(const Measurement batched, SocketStream(c));
+    Row(fmt::format("{} vs batched socket", name), Rate(ours.bytes_per_s),
+        Rate(batched.bytes_per_s) + fmt::format(" (writev/readv of {})", batch),
+        ours.bytes_per_s / batched.bytes_per_s, "");
+  }
+  return {};
+}
+
+Result<void> Run(const Flags& f) {
+  ChannelOptions options;
+  options.streams = f.streams;
+  options.send_queue_depth = 8192;
+  options.max_message_bytes = 64 << 10;
+  FTVM_ASSIGN_OR_RETURN(Endpoints ends, Open(f.uri, options));
+  std::printf("Channel %s (%s, %u stream%s) vs plain loopback TCP; %.1f s per case\n\n",
+              ends.client->info().provider.c_str(), f.uri.c_str(), f.streams,
+              f.streams == 1 ? "" : "s", f.seconds);
+  std::printf("| case | ours | plain socket (ceiling) | ratio | target |\n");
+  std::printf("|------|------|------------------------|-------|--------|\n");
+  const auto wanted = [&](std::string_view name) {
+    for (std::string_view w : Split(f.only, ',')) {
+      if (w == name) return true;
+    }
+    return false;
+  };
+  if (wanted("write4k"))
+    FTVM_TRY(RunWrites(ends, f, "write 4 KiB x 64 per post", 4096, 64, ">= 70 %"));
+  if (wanted("write64k")) FTVM_TRY(RunWrites(ends, f, "write 64 KiB", 64 << 10, 1, ""));
+  if (wanted("write1m")) FTVM_TRY(RunWrites(ends, f, "write 1 MiB", 1 << 20, 1, ">= 90 %"));
+  CaseConfig c;
+  c.duration = std::chrono::milliseconds(static_cast<int64_t>(f.seconds * 1000));
+  if (wanted("msg")) {
+    FTVM_ASSIGN_OR_RETURN(const Measurement ours, ChannelMessages(ends, c));
+    FTVM_ASSIGN_OR_RETURN(const Measurement socket, SocketMessages(c));
+    Row("messages of 64 B", Mops(ours.ops_per_s), Mops(socket.ops_per_s) + " (send() each)",
+        ours.ops_per_s / socket.ops_per_s, "");
+  }
+  if (wanted("lat")) {
+    constexpr int kIterations = 20000;
+    FTVM_ASSIGN_OR_RETURN(const Measurement ours, ChannelPingPong(ends, c, kIterations));
+    FTVM_ASSIGN_OR_RETURN(const Measurement socket, SocketPingPong(c, kIterations));
+    Row("ping-pong 64 B, median round trip",
+        fmt::format("{:.1f} us (p99 {:.1f})", ours.rtt_median_us, ours.rtt_p99_us),
+        fmt::format("{:.1f} us (p99 {:.1f})", socket.rtt_median_us, socket.rtt_p99_us),
+        socket.rtt_median_us / ours.rtt_median_us, "");
+  }
+  return {};
+}
+
+}  // namespace
+}  // namespace ftvm::rdma::bench
+
+int main(int argc, char** argv) {
+  (void)ftvm::SetLogLevels("warn");
+  auto flags = ftvm::rdma::bench::ParseFlags(argc, argv);
+  if (!flags) {
+    std::fprintf(stderr, "channel_bench: %s\n", flags.error().ToString().c_str());
+    return 2;
+  }
+  auto result = ftvm::rdma::bench::Run(*flags);
+  if (!result) {
+    std::fprintf(stderr, "channel_bench: %s\n", result.error().ToString().c_str());
+    return 1;
+  }
+  return 0;
+}
