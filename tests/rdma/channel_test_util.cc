@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -164,7 +165,14 @@ int ChildProcess::Reap() {
 
 std::string TestPeerPath() {
   const char* env = std::getenv("FTVM_TEST_PEER");
-  return env != nullptr && *env != '\0' ? env : FTVM_TEST_PEER_PATH;
+  if (env != nullptr && *env != '\0') return env;
+  if (::access(FTVM_TEST_PEER_PATH, X_OK) == 0) return FTVM_TEST_PEER_PATH;
+  // Shipped elsewhere (the Soft-RoCE lane's /lane/bin): look beside this test binary.
+  char self[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n <= 0) return FTVM_TEST_PEER_PATH;
+  const std::string dir(self, static_cast<size_t>(n));
+  return dir.substr(0, dir.rfind('/') + 1) + "rdma_test_peer";
 }
 
 }  // namespace ftvm::rdma::testing

@@ -88,7 +88,8 @@ class ChildProcess {
   pid_t pid_ = -1;
 };
 
-// Path of the rdma_test_peer helper binary (FTVM_TEST_PEER overrides the built-in path).
+// Path of the rdma_test_peer helper binary: FTVM_TEST_PEER, else the build tree's, else the one
+// beside the running test binary.
 std::string TestPeerPath();
 
 }  // namespace ftvm::rdma::testing
