@@ -1,0 +1,159 @@
+#include "control/target_commands.h"
+
+#include <utility>
+
+namespace ftvm::control {
+namespace {
+
+uint64_t Average(uint64_t total, uint64_t count) { return count == 0 ? 0 : total / count; }
+
+Json DistributionToJson(const Distribution& d) {
+  return {{"p50", d.p50}, {"p99", d.p99}, {"max", d.max}};
+}
+
+Json MigrationInfoToJson(const MigrationInfo& info) {
+  return {{"status", MigrationStatusName(info.status)},
+          {"total-time", info.total_time_ms},
+          {"ram",
+           {{"transferred", info.transferred_bytes},
+            {"duplicate", info.duplicate_pages},
+            {"normal", info.normal_pages},
+            {"normal-bytes", info.normal_bytes},
+            {"page-size", info.page_size},
+            {"dirty-sync-count", info.dirty_sync_count},
+            {"dirty-pages-rate", info.dirty_pages_rate},
+            {"mbps", info.mbps}}}};
+}
+
+Json ReplicationToJson(const ReplicationInfo& r) {
+  return {{"transport", r.transport},         {"registration", r.registration},
+          {"pinned-bytes", r.pinned_bytes},   {"registrations", r.registrations},
+          {"unregistrations", r.unregistrations}, {"zero-chunks", r.zero_chunks},
+          {"writes-in-flight", r.writes_in_flight}};
+}
+
+Json ParametersToJson(const Parameters& p) {
+  return {{"checkpoint-delay", p.checkpoint_delay_ms},
+          {"heartbeat-timeout", p.heartbeat_timeout_ms},
+          {"dirty-threshold", p.dirty_threshold_pages},
+          {"pinned-budget", p.pinned_budget_bytes}};
+}
+
+ArgSpec ParameterArg(const char* name, ParameterRange range, const char* help) {
+  return ArgSpec::Uint(name, Presence::kOptional, range.min, range.max, help);
+}
+
+std::vector<ArgSpec> ParameterArgs() {
+  return {ParameterArg("checkpoint-delay", kCheckpointDelayMsRange,
+                       "milliseconds between checkpoints"),
+          ParameterArg("heartbeat-timeout", kHeartbeatTimeoutMsRange,
+                       "milliseconds of silence before the peer is declared lost"),
+          ParameterArg("dirty-threshold", kDirtyThresholdPagesRange,
+                       "checkpoint early when this many pages are dirty (0: never)"),
+          ParameterArg("pinned-budget", kPinnedBudgetBytesRange,
+                       "bytes of guest RAM kept registered on demand (0: no bound)")};
+}
+
+ParameterUpdate UpdateFromArgs(const Args& args) {
+  return ParameterUpdate{.checkpoint_delay_ms = args.Uint("checkpoint-delay"),
+                         .heartbeat_timeout_ms = args.Uint("heartbeat-timeout"),
+                         .dirty_threshold_pages = args.Uint("dirty-threshold"),
+                         .pinned_budget_bytes = args.Uint("pinned-budget")};
+}
+
+// A command without arguments whose reply is `to_json(target.method())`.
+template <class Method, class ToJson>
+CommandSpec Query(std::string name, std::string help, ControlTarget& target, Method method,
+                  ToJson to_json) {
+  return CommandSpec{.name = std::move(name),
+                     .help = std::move(help),
+                     .args = {},
+                     .handler = [&target, method, to_json](const Args&) -> Result<Json> {
+                       FTVM_ASSIGN_OR_RETURN(auto value, (target.*method)());
+                       return to_json(value);
+                     }};
+}
+
+// A command without arguments that performs `target.method()` and returns {}.
+CommandSpec Action(std::string name, std::string help, ControlTarget& target,
+                   Result<void> (ControlTarget::*method)(), std::vector<std::string> aliases = {}) {
+  return CommandSpec{.name = std::move(name),
+                     .help = std::move(help),
+                     .args = {},
+                     .handler = [&target, method](const Args&) -> Result<Json> {
+                       FTVM_TRY((target.*method)());
+                       return Json::object();
+                     },
+                     .aliases = std::move(aliases)};
+}
+
+}  // namespace
+
+Json CheckpointStatsToJson(const CheckpointStats& s) {
+  const uint64_t n = s.tot_num;
+  Json out = {{"tot_num", n},
+              {"tot_time", s.tot_time_ns},
+              {"avg_time", Average(s.tot_time_ns, n)},
+              {"init_time", s.init_time_ns},
+              {"wait_time", Average(s.wait_time_ns, n)},
+              {"stat_time", Average(s.stat_time_ns, n)},
+              {"dev_time", Average(s.dev_time_ns, n)},
+              {"ram_time", Average(s.ram_time_ns, n)},
+              {"put_time", Average(s.put_time_ns, n)},
+              {"recv_time", Average(s.recv_time_ns, n)},
+              {"load_time", Average(s.load_time_ns, n)},
+              {"resume_time", Average(s.resume_time_ns, n)},
+              {"dev_size", Average(s.dev_bytes, n)},
+              {"ram_size", Average(s.ram_bytes, n)}};
+  out["percentiles"] = {{"downtime", DistributionToJson(s.downtime)},
+                        {"wait_time", DistributionToJson(s.wait)},
+                        {"stat_time", DistributionToJson(s.stat)},
+                        {"dev_time", DistributionToJson(s.dev)},
+                        {"ram_time", DistributionToJson(s.ram)},
+                        {"put_time", DistributionToJson(s.put)},
+                        {"recv_time", DistributionToJson(s.recv)},
+                        {"load_time", DistributionToJson(s.load)},
+                        {"resume_time", DistributionToJson(s.resume)}};
+  out["info"] = MigrationInfoToJson(s.info);
+  return out;
+}
+
+Result<void> RegisterTargetCommands(CommandRegistry& registry, ControlTarget& target) {
+  std::vector<CommandSpec> commands;
+  commands.push_back(Query("query-status", "whether the guest runs, and its run state", target,
+                           &ControlTarget::QueryStatus, [](const StatusInfo& s) {
+                             return Json{{"running", s.running},
+                                         {"status", RunStateName(s.status)}};
+                           }));
+  commands.push_back(Query("info_checkpoint", "checkpoint statistics since the last reset", target,
+                           &ControlTarget::InfoCheckpoint, CheckpointStatsToJson));
+  commands.push_back(Action("reset_checkpoint", "zero the checkpoint statistics", target,
+                            &ControlTarget::ResetCheckpoint));
+  commands.push_back(Query("query-colo-status", "COLO mode, last mode and exit reason", target,
+                           &ControlTarget::QueryColoStatus, [](const ColoStatus& c) {
+                             return Json{{"mode", ColoModeName(c.mode)},
+                                         {"last-mode", ColoModeName(c.last_mode)},
+                                         {"reason", ColoExitReasonName(c.reason)}};
+                           }));
+  commands.push_back(Query("query-replication", "RAM replication transport and counters", target,
+                           &ControlTarget::QueryReplication, ReplicationToJson));
+  commands.push_back(Action("checkpoint-now", "take a checkpoint now (returns once requested)",
+                            target, &ControlTarget::CheckpointNow));
+  commands.push_back(Query("query-parameters", "the current checkpoint parameters", target,
+                           &ControlTarget::QueryParameters, ParametersToJson));
+  commands.push_back(CommandSpec{
+      .name = "set-parameters",
+      .help = "change checkpoint parameters (all given values, or none on error)",
+      .args = ParameterArgs(),
+      .handler = [&target](const Args& args) -> Result<Json> {
+        FTVM_TRY(target.SetParameters(UpdateFromArgs(args)));
+        return Json::object();
+      }});
+  commands.push_back(Action("failover",
+                            "declare the peer lost: a secondary takes over, a primary runs on alone",
+                            target, &ControlTarget::Failover, {"x-colo-lost-heartbeat"}));
+  for (CommandSpec& command : commands) FTVM_TRY(registry.Add(std::move(command)));
+  return {};
+}
+
+}  // namespace ftvm::control

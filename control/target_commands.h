@@ -1,0 +1,34 @@
+// The commands backed by a ControlTarget (target.h), with their schemas:
+//   query-status        {"running", "status"}
+//   info_checkpoint     issue 6's stats: tot_num, tot_time, avg_time, init_time, then the
+//                       per-checkpoint averages wait_time ... resume_time, dev_size, ram_size;
+//                       "percentiles" {downtime, wait_time, ..., resume_time: {p50, p99, max}};
+//                       "info" {status, total-time, ram {transferred, duplicate, normal,
+//                       normal-bytes, page-size, dirty-sync-count, dirty-pages-rate, mbps}}
+//   reset_checkpoint    {}
+//   query-colo-status   {"mode", "last-mode", "reason"}
+//   query-replication   {"transport", "registration", "pinned-bytes", "registrations",
+//                        "unregistrations", "zero-chunks", "writes-in-flight"}
+//   checkpoint-now      {}
+//   query-parameters    {"checkpoint-delay", "heartbeat-timeout", "dirty-threshold",
+//                        "pinned-budget"}
+//   set-parameters      the same names as optional arguments, ranges from target.h
+//   failover            {}   (alias x-colo-lost-heartbeat, QEMU's name)
+// Times are nanoseconds and sizes bytes unless the name says otherwise (QEMU's "total-time" is
+// milliseconds).
+#pragma once
+
+#include "base/result.h"
+#include "control/commands.h"
+#include "control/json.h"
+#include "control/target.h"
+
+namespace ftvm::control {
+
+// Registers the commands above; `target` must outlive the registry (and the server).
+Result<void> RegisterTargetCommands(CommandRegistry& registry, ControlTarget& target);
+
+// The info_checkpoint reply for `stats` (exposed for `ftvm ctl` tests and the docs).
+Json CheckpointStatsToJson(const CheckpointStats& stats);
+
+}  // namespace ftvm::control

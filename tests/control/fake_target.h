@@ -1,0 +1,81 @@
+// A ControlTarget for tests: returns canned values and records what it was asked to do.
+// Thread-safe (the server calls it from its own thread, tests read it from theirs).
+#pragma once
+
+#include <mutex>
+#include <vector>
+
+#include "control/target.h"
+
+namespace ftvm::control::testing {
+
+class FakeTarget : public ControlTarget {
+ public:
+  Result<StatusInfo> QueryStatus() override {
+    return StatusInfo{.running = true, .status = RunState::kRunning};
+  }
+  Result<CheckpointStats> InfoCheckpoint() override {
+    std::lock_guard lock(mu_);
+    return stats;
+  }
+  Result<void> ResetCheckpoint() override {
+    std::lock_guard lock(mu_);
+    stats = CheckpointStats{};
+    ++resets;
+    return {};
+  }
+  Result<ColoStatus> QueryColoStatus() override {
+    return ColoStatus{.mode = ColoMode::kSecondary,
+                      .last_mode = ColoMode::kNone,
+                      .reason = ColoExitReason::kNone};
+  }
+  Result<ReplicationInfo> QueryReplication() override {
+    return ReplicationInfo{.transport = "tcp",
+                           .registration = "on-demand",
+                           .pinned_bytes = 1 << 20,
+                           .registrations = 7,
+                           .unregistrations = 3,
+                           .zero_chunks = 11,
+                           .writes_in_flight = 2};
+  }
+  Result<void> CheckpointNow() override {
+    std::lock_guard lock(mu_);
+    ++checkpoints_requested;
+    return {};
+  }
+  Result<Parameters> QueryParameters() override {
+    std::lock_guard lock(mu_);
+    return parameters;
+  }
+  Result<void> SetParameters(const ParameterUpdate& update) override {
+    std::lock_guard lock(mu_);
+    updates.push_back(update);
+    if (refuse_parameters) return Fail(ErrorCode::kInvalidArgument, "engine refused");
+    if (update.checkpoint_delay_ms) parameters.checkpoint_delay_ms = *update.checkpoint_delay_ms;
+    if (update.heartbeat_timeout_ms) parameters.heartbeat_timeout_ms = *update.heartbeat_timeout_ms;
+    if (update.dirty_threshold_pages) {
+      parameters.dirty_threshold_pages = *update.dirty_threshold_pages;
+    }
+    if (update.pinned_budget_bytes) parameters.pinned_budget_bytes = *update.pinned_budget_bytes;
+    return {};
+  }
+  Result<void> Failover() override {
+    std::lock_guard lock(mu_);
+    ++failovers;
+    return {};
+  }
+
+  std::mutex mu_;
+  CheckpointStats stats;
+  Parameters parameters{.checkpoint_delay_ms = 100,
+                        .heartbeat_timeout_ms = 1000,
+                        .dirty_threshold_pages = 0,
+                        .pinned_budget_bytes = 0};
+  std::vector<ParameterUpdate> updates;
+  bool refuse_parameters = false;
+  int resets = 0;
+  int checkpoints_requested = 0;
+  int failovers = 0;
+};
+
+}  // namespace ftvm::control::testing

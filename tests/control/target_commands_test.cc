@@ -1,0 +1,184 @@
+#include "control/target_commands.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "control/session.h"
+#include "tests/control/fake_target.h"
+
+namespace ftvm::control {
+namespace {
+
+using testing::FakeTarget;
+
+class TargetCommandsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(RegisterTargetCommands(registry_, target_).has_value());
+    ASSERT_EQ(Run("qmp_capabilities"), Ok(Json::object()));
+  }
+  Json Run(std::string_view command, Json arguments = Json::object()) {
+    Json request = {{"execute", command}, {"arguments", std::move(arguments)}};
+    return Json::parse(session_.Handle(DumpJson(request)));
+  }
+  static Json Ok(Json value) { return Json{{"return", std::move(value)}}; }
+  static Json Err(std::string_view desc) {
+    return Json{{"error", {{"class", "GenericError"}, {"desc", desc}}}};
+  }
+
+  FakeTarget target_;
+  CommandRegistry registry_;
+  Session session_{registry_};
+};
+
+TEST_F(TargetCommandsTest, QueriesReturnQemuShapedObjects) {
+  EXPECT_EQ(Run("query-status"), Ok(Json::parse(R"({"running": true, "status": "running"})")));
+  EXPECT_EQ(Run("query-colo-status"),
+            Ok(Json::parse(R"({"mode": "secondary", "last-mode": "none", "reason": "none"})")));
+  EXPECT_EQ(Run("query-replication"),
+            Ok(Json::parse(R"({"transport": "tcp", "registration": "on-demand",
+                              "pinned-bytes": 1048576, "registrations": 7, "unregistrations": 3,
+                              "zero-chunks": 11, "writes-in-flight": 2})")));
+  EXPECT_EQ(Run("query-parameters"),
+            Ok(Json::parse(R"({"checkpoint-delay": 100, "heartbeat-timeout": 1000,
+                              "dirty-threshold": 0, "pinned-budget": 0})")));
+}
+
+TEST_F(TargetCommandsTest, InfoCheckpointBeforeAnyCheckpointIsAllZeros) {
+  Json reply = Run("info_checkpoint")["return"];
+  for (const char* field : {"tot_num", "tot_time", "avg_time", "init_time", "wait_time",
+                            "stat_time", "dev_time", "ram_time", "put_time", "recv_time",
+                            "load_time", "resume_time", "dev_size", "ram_size"}) {
+    ASSERT_TRUE(reply.contains(field)) << field;
+    EXPECT_EQ(reply[field], 0) << field;
+  }
+  EXPECT_EQ(reply["info"]["status"], "none");
+}
+
+TEST_F(TargetCommandsTest, InfoCheckpointReportsPerCheckpointAveragesWithIssue6Names) {
+  {
+    std::lock_guard lock(target_.mu_);
+    CheckpointStats& s = target_.stats;
+    s.tot_num = 4;
+    s.tot_time_ns = 4000;
+    s.init_time_ns = 123456;
+    s.wait_time_ns = 400;
+    s.stat_time_ns = 8;
+    s.dev_time_ns = 12;
+    s.ram_time_ns = 16;
+    s.put_time_ns = 20;
+    s.recv_time_ns = 24;
+    s.load_time_ns = 28;
+    s.resume_time_ns = 32;
+    s.dev_bytes = 4096;
+    s.ram_bytes = 40960;
+    s.downtime = {.p50 = 900, .p99 = 1500, .max = 1600};
+    s.ram = {.p50 = 4, .p99 = 5, .max = 6};
+    s.info = MigrationInfo{.status = MigrationStatus::kColo,
+                           .total_time_ms = 5000,
+                           .transferred_bytes = 1 << 30,
+                           .duplicate_pages = 200000,
+                           .normal_pages = 62144,
+                           .normal_bytes = 62144ull * 4096,
+                           .page_size = 4096,
+                           .dirty_sync_count = 9,
+                           .dirty_pages_rate = 2800,
+                           .mbps = 812.5};
+  }
+  const Json expected = Json::parse(R"({
+    "tot_num": 4, "tot_time": 4000, "avg_time": 1000, "init_time": 123456, "wait_time": 100,
+    "stat_time": 2, "dev_time": 3, "ram_time": 4, "put_time": 5, "recv_time": 6,
+    "load_time": 7, "resume_time": 8, "dev_size": 1024, "ram_size": 10240,
+    "percentiles": {
+      "downtime": {"p50": 900, "p99": 1500, "max": 1600},
+      "wait_time": {"p50": 0, "p99": 0, "max": 0}, "stat_time": {"p50": 0, "p99": 0, "max": 0},
+      "dev_time": {"p50": 0, "p99": 0, "max": 0}, "ram_time": {"p50": 4, "p99": 5, "max": 6},
+      "put_time": {"p50": 0, "p99": 0, "max": 0}, "recv_time": {"p50": 0, "p99": 0, "max": 0},
+      "load_time": {"p50": 0, "p99": 0, "max": 0}, "resume_time": {"p50": 0, "p99": 0, "max": 0}},
+    "info": {"status": "colo", "total-time": 5000,
+             "ram": {"transferred": 1073741824, "duplicate": 200000, "normal": 62144,
+                     "normal-bytes": 254541824, "page-size": 4096, "dirty-sync-count": 9,
+                     "dirty-pages-rate": 2800, "mbps": 812.5}}})");
+  EXPECT_EQ(Run("info_checkpoint"), Ok(expected));
+}
+
+TEST_F(TargetCommandsTest, ActionsReachTheTarget) {
+  EXPECT_EQ(Run("reset_checkpoint"), Ok(Json::object()));
+  EXPECT_EQ(Run("checkpoint-now"), Ok(Json::object()));
+  EXPECT_EQ(Run("failover"), Ok(Json::object()));
+  EXPECT_EQ(Run("x-colo-lost-heartbeat"), Ok(Json::object()));
+  std::lock_guard lock(target_.mu_);
+  EXPECT_EQ(target_.resets, 1);
+  EXPECT_EQ(target_.checkpoints_requested, 1);
+  EXPECT_EQ(target_.failovers, 2);
+}
+
+TEST_F(TargetCommandsTest, SetParametersPassesOnlyTheGivenValues) {
+  EXPECT_EQ(Run("set-parameters", {{"checkpoint-delay", 20}, {"pinned-budget", 1ull << 30}}),
+            Ok(Json::object()));
+  EXPECT_EQ(Run("set-parameters"), Ok(Json::object()));
+  std::lock_guard lock(target_.mu_);
+  ASSERT_EQ(target_.updates.size(), 2u);
+  EXPECT_EQ(target_.updates[0].checkpoint_delay_ms, 20u);
+  EXPECT_EQ(target_.updates[0].pinned_budget_bytes, 1ull << 30);
+  EXPECT_FALSE(target_.updates[0].heartbeat_timeout_ms.has_value());
+  EXPECT_FALSE(target_.updates[0].dirty_threshold_pages.has_value());
+  EXPECT_FALSE(target_.updates[1].checkpoint_delay_ms.has_value());
+  EXPECT_EQ(target_.parameters.checkpoint_delay_ms, 20u);
+}
+
+TEST_F(TargetCommandsTest, SetParametersEnforcesEveryRangeBeforeTheTargetSeesIt) {
+  struct Case {
+    const char* name;
+    ParameterRange range;
+  };
+  for (const Case& c : {Case{"checkpoint-delay", kCheckpointDelayMsRange},
+                        Case{"heartbeat-timeout", kHeartbeatTimeoutMsRange},
+                        Case{"dirty-threshold", kDirtyThresholdPagesRange},
+                        Case{"pinned-budget", kPinnedBudgetBytesRange}}) {
+    const std::string desc = fmt::format("Parameter '{}' expects an integer in the range of {} to {}",
+                                         c.name, c.range.min, c.range.max);
+    EXPECT_EQ(Run("set-parameters", {{c.name, c.range.max + 1}}), Err(desc));
+    if (c.range.min > 0) {
+      EXPECT_EQ(Run("set-parameters", {{c.name, c.range.min - 1}}), Err(desc));
+    }
+    EXPECT_EQ(Run("set-parameters", {{c.name, -1}}), Err(desc));
+    EXPECT_EQ(Run("set-parameters", {{c.name, "10"}}),
+              Err(fmt::format("Invalid parameter type for '{}', expected: integer", c.name)));
+    EXPECT_EQ(Run("set-parameters", {{c.name, c.range.min}}), Ok(Json::object()));
+    EXPECT_EQ(Run("set-parameters", {{c.name, c.range.max}}), Ok(Json::object()));
+  }
+  EXPECT_EQ(Run("set-parameters", {{"checkpoint_delay", 10}}),
+            Err("Parameter 'checkpoint_delay' is unexpected"));
+  std::lock_guard lock(target_.mu_);
+  EXPECT_EQ(target_.updates.size(), 8u);  // only the valid calls
+}
+
+TEST_F(TargetCommandsTest, TargetErrorsReachTheClient) {
+  {
+    std::lock_guard lock(target_.mu_);
+    target_.refuse_parameters = true;
+  }
+  EXPECT_EQ(Run("set-parameters", {{"checkpoint-delay", 20}}), Err("engine refused"));
+}
+
+TEST(TargetDefaultsTest, UnimplementedMethodsAreUnavailableNotMissing) {
+  ControlTarget bare;
+  CommandRegistry registry;
+  ASSERT_TRUE(RegisterTargetCommands(registry, bare).has_value());
+  Session session(registry);
+  (void)session.Handle(R"({"execute": "qmp_capabilities"})");
+  for (const char* command : {"query-status", "info_checkpoint", "reset_checkpoint",
+                              "query-colo-status", "query-replication", "checkpoint-now",
+                              "query-parameters", "set-parameters", "failover"}) {
+    Json reply = Json::parse(session.Handle(fmt::format(R"({{"execute": "{}"}})", command)));
+    EXPECT_EQ(reply, Json::parse(fmt::format(
+                         R"({{"error": {{"class": "GenericError",
+                                          "desc": "{} is not available in this process"}}}})",
+                         command)));
+  }
+}
+
+}  // namespace
+}  // namespace ftvm::control
