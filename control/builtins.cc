@@ -9,12 +9,15 @@
 namespace ftvm::control {
 namespace {
 
-// QEMU's TraceEventInfo: {"name", "state": "enabled" | "disabled" | "unavailable"}.
+// QEMU 7.2's TraceEventInfo: {"name", "state": "enabled" | "disabled" | "unavailable", "vcpu"}
+// ("vcpu" is always false: ftvm has no per-vCPU events; kept because the schema requires it).
 Result<Json> ListEvents(std::string_view glob) {
   Json list = Json::array();
   for (const trace::EventState& event : trace::List()) {
     if (!GlobMatch(glob, event.name)) continue;
-    list.push_back({{"name", event.name}, {"state", event.enabled ? "enabled" : "disabled"}});
+    list.push_back({{"name", event.name},
+                    {"state", event.enabled ? "enabled" : "disabled"},
+                    {"vcpu", false}});
   }
   // As QEMU: an exact name that matches nothing is an error, a pattern matching nothing is not.
   if (list.empty() && !IsGlobPattern(glob)) {

@@ -1,6 +1,6 @@
 // Commands every ftvm process offers, whatever it runs:
 //   query-version          {"qemu": {"major", "minor", "micro"}, "package"}
-//   trace-event-list       [{"name", "state"}]  (optional "name": glob, default "*")
+//   trace-event-list       [{"name", "state", "vcpu"}]  (optional "name": glob, default "*")
 //   trace-event-get-state  same, QEMU's name for it ("name" required)
 //   trace-event-set-state  "name" (glob), "enable" (bool), "ignore-unavailable" (bool, accepted
 //                          for QEMU compatibility: every ftvm event can be set at run time)

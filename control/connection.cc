@@ -112,7 +112,7 @@ void Connection::ProcessInput() {
     Queue(session_.Handle(**text));
   }
   if (!input_open_ && input_drained_ && splitter_.in_text() && !eof_reported_) {
-    Queue(EncodeError(QmpError::Generic("JSON parse error: premature end of input"), std::nullopt));
+    Queue(EncodeError(QmpError::Generic("JSON parse error, premature end of input"), std::nullopt));
     eof_reported_ = true;
   }
 }

@@ -13,8 +13,8 @@
 namespace ftvm::control {
 
 // Event names of issue 7 and the data an emitter must send (docs/operations.md):
-//   FAILOVER    {"mode": COLO mode before (ColoModeName), "reason": ColoExitReasonName}
-//               (QEMU's COLO_EXIT shape)
+//   FAILOVER    {"mode": COLO mode before, "reason": exit reason}  (QEMU's COLO_EXIT shape;
+//               names from colo::Name())
 //   PEER_LOST   {"reason": text}
 //   DEGRADED    {"reason": text}   (primary running alone, checkpoints stopped)
 //   RESUME, STOP                   no data (as QEMU's)

@@ -42,7 +42,7 @@ std::expected<Request, RequestError> ParseRequest(std::string_view text) {
   Result<Json> parsed = ParseJson(text);
   if (!parsed) {
     return std::unexpected(RequestError{
-        QmpError::Generic(fmt::format("JSON parse error: {}", parsed.error().context())), {}});
+        QmpError::Generic(fmt::format("JSON parse error, {}", parsed.error().context())), {}});
   }
   Json& object = *parsed;
   if (!object.is_object()) {

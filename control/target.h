@@ -1,9 +1,8 @@
 // What a process under control exposes to the control socket: the interface the checkpoint
-// engine's adapter implements (colo/ cannot include control/, so an adapter in control/ or app/
-// wraps the colo objects and implements ControlTarget), and the data it returns.
-//
-// Field names follow issue 6 (stats) and issue 7 (status, replication); target_commands.h
-// turns these structs into the QMP replies documented in docs/operations.md.
+// engine's adapter implements, and the data it returns. colo/ cannot include control/, so the
+// adapter (in control/ or app/) wraps the colo objects: checkpoint stats and COLO state are
+// colo's own types (colo/stats.h, colo/state.h), the rest are plain structs here.
+// target_commands.h turns them into the QMP replies documented in docs/operations.md.
 //
 // Threading contract: every method is called on the control server's thread, one call at a
 // time, never on the guest's (vCPU) thread or the engine's checkpoint thread. Implementations
@@ -22,6 +21,8 @@
 #include <string>
 
 #include "base/result.h"
+#include "colo/state.h"
+#include "colo/stats.h"
 
 namespace ftvm::control {
 
@@ -43,18 +44,6 @@ struct StatusInfo {
   RunState status = RunState::kPrelaunch;
 };
 
-// QEMU's COLOMode and COLOExitReason.
-enum class ColoMode : uint8_t { kNone, kPrimary, kSecondary };
-enum class ColoExitReason : uint8_t { kNone, kRequest, kError, kProcessing };
-std::string_view ColoModeName(ColoMode mode);
-std::string_view ColoExitReasonName(ColoExitReason reason);
-
-struct ColoStatus {
-  ColoMode mode = ColoMode::kNone;
-  ColoMode last_mode = ColoMode::kNone;
-  ColoExitReason reason = ColoExitReason::kNone;
-};
-
 struct ReplicationInfo {
   std::string transport;     // "tcp" or "verbs"
   std::string registration;  // "pin-all" or "on-demand"
@@ -63,52 +52,6 @@ struct ReplicationInfo {
   uint64_t unregistrations = 0;
   uint64_t zero_chunks = 0;
   uint64_t writes_in_flight = 0;
-};
-
-// p50 / p99 / max of one quantity over the checkpoints since the last reset (ns).
-struct Distribution {
-  uint64_t p50 = 0;
-  uint64_t p99 = 0;
-  uint64_t max = 0;
-};
-
-// QEMU's MigrationStatus names used by ftvm.
-enum class MigrationStatus : uint8_t { kNone, kSetup, kActive, kColo, kCompleted, kFailed };
-std::string_view MigrationStatusName(MigrationStatus status);
-
-// QEMU's MigrationInfo / MigrationStats subset of issue 7.
-struct MigrationInfo {
-  MigrationStatus status = MigrationStatus::kNone;
-  uint64_t total_time_ms = 0;
-  uint64_t transferred_bytes = 0;
-  uint64_t duplicate_pages = 0;  // zero pages (sent as a compress message)
-  uint64_t normal_pages = 0;
-  uint64_t normal_bytes = 0;
-  uint64_t page_size = 4096;
-  uint64_t dirty_sync_count = 0;
-  uint64_t dirty_pages_rate = 0;  // pages per second
-  double mbps = 0;
-};
-
-// Checkpoint stats since the last reset, as sums: info_checkpoint reports the per-checkpoint
-// averages (0 before the first checkpoint), so implementations only accumulate.
-struct CheckpointStats {
-  uint64_t tot_num = 0;       // checkpoints committed
-  uint64_t tot_time_ns = 0;   // total time inside checkpoint transactions
-  uint64_t init_time_ns = 0;  // setup until COLO mode (once, not averaged)
-  uint64_t wait_time_ns = 0;  // sums over tot_num checkpoints from here on
-  uint64_t stat_time_ns = 0;
-  uint64_t dev_time_ns = 0;
-  uint64_t ram_time_ns = 0;
-  uint64_t put_time_ns = 0;
-  uint64_t recv_time_ns = 0;
-  uint64_t load_time_ns = 0;
-  uint64_t resume_time_ns = 0;
-  uint64_t dev_bytes = 0;
-  uint64_t ram_bytes = 0;
-  // Distributions of the guest pause and of each phase.
-  Distribution downtime, wait, stat, dev, ram, put, recv, load, resume;
-  MigrationInfo info;
 };
 
 // set-parameters / query-parameters. Ranges are enforced by the command schema.
@@ -138,9 +81,11 @@ class ControlTarget {
   virtual ~ControlTarget() = default;
 
   virtual Result<StatusInfo> QueryStatus();             // query-status
-  virtual Result<CheckpointStats> InfoCheckpoint();     // info_checkpoint
-  virtual Result<void> ResetCheckpoint();               // reset_checkpoint: zero, keep running
-  virtual Result<ColoStatus> QueryColoStatus();         // query-colo-status
+  // info_checkpoint: colo::CheckpointStats::Snapshot(status name).
+  virtual Result<colo::StatsSnapshot> InfoCheckpoint();
+  virtual Result<void> ResetCheckpoint();  // reset_checkpoint: zero the counters, keep running
+  // query-colo-status: the state machine's current state (a copy taken under the engine lock).
+  virtual Result<colo::ColoState> QueryColoStatus();
   virtual Result<ReplicationInfo> QueryReplication();   // query-replication
   virtual Result<void> CheckpointNow();                 // checkpoint-now: request one, return
   virtual Result<Parameters> QueryParameters();         // query-parameters

@@ -5,24 +5,35 @@
 namespace ftvm::control {
 namespace {
 
-uint64_t Average(uint64_t total, uint64_t count) { return count == 0 ? 0 : total / count; }
+// The phases in the order of issue 6's list (colo::Phase has RAM before device state).
+constexpr colo::Phase kPhases[] = {colo::Phase::kWait, colo::Phase::kStat, colo::Phase::kDev,
+                                   colo::Phase::kRam,  colo::Phase::kPut,  colo::Phase::kRecv,
+                                   colo::Phase::kLoad, colo::Phase::kResume};
 
-Json DistributionToJson(const Distribution& d) {
-  return {{"p50", d.p50}, {"p99", d.p99}, {"max", d.max}};
+Json PercentilesToJson(const colo::Percentiles& p) {
+  return {{"p50", p.p50}, {"p99", p.p99}, {"max", p.max}};
 }
 
-Json MigrationInfoToJson(const MigrationInfo& info) {
-  return {{"status", MigrationStatusName(info.status)},
+Json MigrationInfoToJson(const colo::MigrationInfo& info) {
+  return {{"status", info.status},
           {"total-time", info.total_time_ms},
           {"ram",
-           {{"transferred", info.transferred_bytes},
-            {"duplicate", info.duplicate_pages},
-            {"normal", info.normal_pages},
+           {{"transferred", info.transferred},
+            {"duplicate", info.duplicate},
+            {"normal", info.normal},
             {"normal-bytes", info.normal_bytes},
             {"page-size", info.page_size},
             {"dirty-sync-count", info.dirty_sync_count},
             {"dirty-pages-rate", info.dirty_pages_rate},
             {"mbps", info.mbps}}}};
+}
+
+Json ColoStateToJson(const colo::ColoState& s) {
+  return {{"mode", colo::Name(s.mode)},
+          {"last-mode", colo::Name(s.last_mode)},
+          {"reason", colo::Name(s.reason)},
+          {"status", colo::Name(s.status)},
+          {"failover-state", colo::Name(s.failover)}};
 }
 
 Json ReplicationToJson(const ReplicationInfo& r) {
@@ -89,31 +100,19 @@ CommandSpec Action(std::string name, std::string help, ControlTarget& target,
 
 }  // namespace
 
-Json CheckpointStatsToJson(const CheckpointStats& s) {
-  const uint64_t n = s.tot_num;
-  Json out = {{"tot_num", n},
-              {"tot_time", s.tot_time_ns},
-              {"avg_time", Average(s.tot_time_ns, n)},
-              {"init_time", s.init_time_ns},
-              {"wait_time", Average(s.wait_time_ns, n)},
-              {"stat_time", Average(s.stat_time_ns, n)},
-              {"dev_time", Average(s.dev_time_ns, n)},
-              {"ram_time", Average(s.ram_time_ns, n)},
-              {"put_time", Average(s.put_time_ns, n)},
-              {"recv_time", Average(s.recv_time_ns, n)},
-              {"load_time", Average(s.load_time_ns, n)},
-              {"resume_time", Average(s.resume_time_ns, n)},
-              {"dev_size", Average(s.dev_bytes, n)},
-              {"ram_size", Average(s.ram_bytes, n)}};
-  out["percentiles"] = {{"downtime", DistributionToJson(s.downtime)},
-                        {"wait_time", DistributionToJson(s.wait)},
-                        {"stat_time", DistributionToJson(s.stat)},
-                        {"dev_time", DistributionToJson(s.dev)},
-                        {"ram_time", DistributionToJson(s.ram)},
-                        {"put_time", DistributionToJson(s.put)},
-                        {"recv_time", DistributionToJson(s.recv)},
-                        {"load_time", DistributionToJson(s.load)},
-                        {"resume_time", DistributionToJson(s.resume)}};
+Json CheckpointStatsToJson(const colo::StatsSnapshot& s) {
+  Json out = {{"tot_num", s.tot_num},
+              {"tot_time", s.tot_time},
+              {"avg_time", s.avg_time},
+              {"init_time", s.init_time}};
+  for (colo::Phase phase : kPhases) out[std::string(colo::PhaseStatName(phase))] = s.avg(phase);
+  out["dev_size"] = s.dev_size;
+  out["ram_size"] = s.ram_size;
+  Json percentiles = {{"downtime", PercentilesToJson(s.downtime)}};
+  for (colo::Phase phase : kPhases) {
+    percentiles[std::string(colo::PhaseStatName(phase))] = PercentilesToJson(s.pct(phase));
+  }
+  out["percentiles"] = std::move(percentiles);
   out["info"] = MigrationInfoToJson(s.info);
   return out;
 }
@@ -130,11 +129,7 @@ Result<void> RegisterTargetCommands(CommandRegistry& registry, ControlTarget& ta
   commands.push_back(Action("reset_checkpoint", "zero the checkpoint statistics", target,
                             &ControlTarget::ResetCheckpoint));
   commands.push_back(Query("query-colo-status", "COLO mode, last mode and exit reason", target,
-                           &ControlTarget::QueryColoStatus, [](const ColoStatus& c) {
-                             return Json{{"mode", ColoModeName(c.mode)},
-                                         {"last-mode", ColoModeName(c.last_mode)},
-                                         {"reason", ColoExitReasonName(c.reason)}};
-                           }));
+                           &ControlTarget::QueryColoStatus, ColoStateToJson));
   commands.push_back(Query("query-replication", "RAM replication transport and counters", target,
                            &ControlTarget::QueryReplication, ReplicationToJson));
   commands.push_back(Action("checkpoint-now", "take a checkpoint now (returns once requested)",

@@ -1,12 +1,15 @@
 // The commands backed by a ControlTarget (target.h), with their schemas:
 //   query-status        {"running", "status"}
-//   info_checkpoint     issue 6's stats: tot_num, tot_time, avg_time, init_time, then the
-//                       per-checkpoint averages wait_time ... resume_time, dev_size, ram_size;
+//   info_checkpoint     issue 6's stats (colo/stats.h): tot_num, tot_time, avg_time,
+//                       init_time, then per-checkpoint averages wait_time ... resume_time,
+//                       dev_size, ram_size (0 before the first checkpoint);
 //                       "percentiles" {downtime, wait_time, ..., resume_time: {p50, p99, max}};
 //                       "info" {status, total-time, ram {transferred, duplicate, normal,
 //                       normal-bytes, page-size, dirty-sync-count, dirty-pages-rate, mbps}}
 //   reset_checkpoint    {}
-//   query-colo-status   {"mode", "last-mode", "reason"}
+//   query-colo-status   {"mode", "last-mode", "reason"} (QEMU's COLOStatus) plus "status"
+//                       (life-cycle) and "failover-state" (none/require/active/completed/
+//                       relaunch), names from colo/state.h
 //   query-replication   {"transport", "registration", "pinned-bytes", "registrations",
 //                        "unregistrations", "zero-chunks", "writes-in-flight"}
 //   checkpoint-now      {}
@@ -28,7 +31,7 @@ namespace ftvm::control {
 // Registers the commands above; `target` must outlive the registry (and the server).
 Result<void> RegisterTargetCommands(CommandRegistry& registry, ControlTarget& target);
 
-// The info_checkpoint reply for `stats` (exposed for `ftvm ctl` tests and the docs).
-Json CheckpointStatsToJson(const CheckpointStats& stats);
+// The info_checkpoint reply for a stats snapshot.
+Json CheckpointStatsToJson(const colo::StatsSnapshot& stats);
 
 }  // namespace ftvm::control

@@ -56,14 +56,14 @@ TEST_F(BuiltinsTest, QueryCommandsListsEveryBuiltin) {
 
 TEST_F(BuiltinsTest, TraceEventsAreListedAndSetByGlob) {
   EXPECT_EQ(Run("trace-event-list", {{"name", "ctltest_*"}}),
-            Ok(Json::parse(R"([{"name": "ctltest_alpha", "state": "disabled"},
-                              {"name": "ctltest_beta", "state": "disabled"}])")));
+            Ok(Json::parse(R"([{"name": "ctltest_alpha", "state": "disabled", "vcpu": false},
+                              {"name": "ctltest_beta", "state": "disabled", "vcpu": false}])")));
   EXPECT_EQ(Run("trace-event-set-state", {{"name", "ctltest_al?ha"}, {"enable", true}}),
             Ok(Json::object()));
   EXPECT_TRUE(ctltest_alpha_trace_event.enabled());
   EXPECT_FALSE(ctltest_beta_trace_event.enabled());
   EXPECT_EQ(Run("trace-event-get-state", {{"name", "ctltest_alpha"}}),
-            Ok(Json::parse(R"([{"name": "ctltest_alpha", "state": "enabled"}])")));
+            Ok(Json::parse(R"([{"name": "ctltest_alpha", "state": "enabled", "vcpu": false}])")));
   EXPECT_EQ(Run("trace-event-set-state",
                 {{"name", "ctltest_*"}, {"enable", false}, {"ignore-unavailable", true}}),
             Ok(Json::object()));

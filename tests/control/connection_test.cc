@@ -168,7 +168,7 @@ TEST_F(ConnectionTest, UnfinishedMessageAtEndOfInputIsReported) {
   for (int i = 0; i < 10 && c.close_reason() == CloseReason::kNone; ++i) c.OnReadable();
   EXPECT_EQ(c.close_reason(), CloseReason::kDone);
   EXPECT_EQ(PeerReadAvailable(),
-            "{\"error\":{\"class\":\"GenericError\",\"desc\":\"JSON parse error: premature end of "
+            "{\"error\":{\"class\":\"GenericError\",\"desc\":\"JSON parse error, premature end of "
             "input\"}}\r\n");
 }
 

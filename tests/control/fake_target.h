@@ -3,6 +3,7 @@
 #pragma once
 
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "control/target.h"
@@ -14,20 +15,24 @@ class FakeTarget : public ControlTarget {
   Result<StatusInfo> QueryStatus() override {
     return StatusInfo{.running = true, .status = RunState::kRunning};
   }
-  Result<CheckpointStats> InfoCheckpoint() override {
+  Result<colo::StatsSnapshot> InfoCheckpoint() override {
     std::lock_guard lock(mu_);
-    return stats;
+    if (fixed_snapshot) return *fixed_snapshot;
+    return stats.Snapshot("colo");
   }
   Result<void> ResetCheckpoint() override {
     std::lock_guard lock(mu_);
-    stats = CheckpointStats{};
+    stats.Reset();
     ++resets;
     return {};
   }
-  Result<ColoStatus> QueryColoStatus() override {
-    return ColoStatus{.mode = ColoMode::kSecondary,
-                      .last_mode = ColoMode::kNone,
-                      .reason = ColoExitReason::kNone};
+  Result<colo::ColoState> QueryColoStatus() override {
+    return colo::ColoState{.status = colo::Status::kColo,
+                           .mode = colo::ColoMode::kSecondary,
+                           .last_mode = colo::ColoMode::kNone,
+                           .reason = colo::ExitReason::kNone,
+                           .failover = colo::FailoverState::kNone,
+                           .in_commit = false};
   }
   Result<ReplicationInfo> QueryReplication() override {
     return ReplicationInfo{.transport = "tcp",
@@ -66,7 +71,8 @@ class FakeTarget : public ControlTarget {
   }
 
   std::mutex mu_;
-  CheckpointStats stats;
+  colo::CheckpointStats stats;  // the engine's real stats object, fed by tests
+  std::optional<colo::StatsSnapshot> fixed_snapshot;
   Parameters parameters{.checkpoint_delay_ms = 100,
                         .heartbeat_timeout_ms = 1000,
                         .dirty_threshold_pages = 0,

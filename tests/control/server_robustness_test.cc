@@ -52,7 +52,7 @@ TEST_F(ServerRobustnessTest, MalformedJsonIsAnErrorAndTheSessionGoesOn) {
   auto error = client.ReadMessage(Soon());
   ASSERT_TRUE(error.has_value());
   EXPECT_EQ((*error)["error"]["class"], "GenericError");
-  EXPECT_TRUE((*error)["error"]["desc"].get<std::string>().starts_with("JSON parse error: "));
+  EXPECT_TRUE((*error)["error"]["desc"].get<std::string>().starts_with("JSON parse error, "));
   ASSERT_TRUE(client.SendRaw(std::string("\x01\xff\x00 }\n", 6), Soon()).has_value());
   for (int i = 0; i < 2; ++i) {  // the junk token, then the stray brace
     auto junk = client.ReadMessage(Soon());

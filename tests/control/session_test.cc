@@ -88,7 +88,7 @@ TEST_F(SessionTest, MalformedInputGetsQemusShapeErrors) {
   Negotiate();
   Json parse_error = Send(R"({"execute": "query-commands",})");
   EXPECT_EQ(parse_error["error"]["class"], "GenericError");
-  EXPECT_TRUE(parse_error["error"]["desc"].get<std::string>().starts_with("JSON parse error: "))
+  EXPECT_TRUE(parse_error["error"]["desc"].get<std::string>().starts_with("JSON parse error, "))
       << parse_error;
   EXPECT_FALSE(parse_error.contains("id"));
   EXPECT_EQ(Send("[1, 2]"), Error("GenericError", "QMP input must be a JSON object"));
@@ -104,7 +104,7 @@ TEST_F(SessionTest, MalformedInputGetsQemusShapeErrors) {
             Error("GenericError", "Parameter 'x' is unexpected"));
   // Invalid UTF-8 never reaches a handler.
   Json bad_utf8 = Send("{\"execute\": \"q\xff\"}");
-  EXPECT_TRUE(bad_utf8["error"]["desc"].get<std::string>().starts_with("JSON parse error: "));
+  EXPECT_TRUE(bad_utf8["error"]["desc"].get<std::string>().starts_with("JSON parse error, "));
 }
 
 TEST_F(SessionTest, EchoesIdsOfAnyType) {

@@ -35,7 +35,8 @@ class TargetCommandsTest : public ::testing::Test {
 TEST_F(TargetCommandsTest, QueriesReturnQemuShapedObjects) {
   EXPECT_EQ(Run("query-status"), Ok(Json::parse(R"({"running": true, "status": "running"})")));
   EXPECT_EQ(Run("query-colo-status"),
-            Ok(Json::parse(R"({"mode": "secondary", "last-mode": "none", "reason": "none"})")));
+            Ok(Json::parse(R"({"mode": "secondary", "last-mode": "none", "reason": "none",
+                              "status": "colo", "failover-state": "none"})")));
   EXPECT_EQ(Run("query-replication"),
             Ok(Json::parse(R"({"transport": "tcp", "registration": "on-demand",
                               "pinned-bytes": 1048576, "registrations": 7, "unregistrations": 3,
@@ -53,54 +54,79 @@ TEST_F(TargetCommandsTest, InfoCheckpointBeforeAnyCheckpointIsAllZeros) {
     ASSERT_TRUE(reply.contains(field)) << field;
     EXPECT_EQ(reply[field], 0) << field;
   }
-  EXPECT_EQ(reply["info"]["status"], "none");
+  EXPECT_EQ(reply["info"]["status"], "colo");
 }
 
-TEST_F(TargetCommandsTest, InfoCheckpointReportsPerCheckpointAveragesWithIssue6Names) {
+TEST_F(TargetCommandsTest, InfoCheckpointMapsEverySnapshotFieldToIssue6Names) {
+  colo::StatsSnapshot s;
+  s.tot_num = 4;
+  s.tot_time = 4000;
+  s.avg_time = 1000;
+  s.init_time = 123456;
+  for (size_t i = 0; i < colo::kPhaseCount; ++i) {
+    s.phase_avg[i] = 10 + i;  // wait 10, stat 11, ram 12, dev 13, put 14, recv 15, ...
+    s.phase_pct[i] = {.p50 = 100 + i, .p99 = 200 + i, .max = 300 + i};
+  }
+  s.dev_size = 1024;
+  s.ram_size = 10240;
+  s.downtime = {.p50 = 900, .p99 = 1500, .max = 1600};
+  s.info = colo::MigrationInfo{.status = "colo",
+                               .total_time_ms = 5000,
+                               .transferred = 1 << 30,
+                               .duplicate = 200000,
+                               .normal = 62144,
+                               .normal_bytes = 62144ull * 4096,
+                               .page_size = 4096,
+                               .dirty_sync_count = 9,
+                               .dirty_pages_rate = 2800,
+                               .mbps = 812.5};
   {
     std::lock_guard lock(target_.mu_);
-    CheckpointStats& s = target_.stats;
-    s.tot_num = 4;
-    s.tot_time_ns = 4000;
-    s.init_time_ns = 123456;
-    s.wait_time_ns = 400;
-    s.stat_time_ns = 8;
-    s.dev_time_ns = 12;
-    s.ram_time_ns = 16;
-    s.put_time_ns = 20;
-    s.recv_time_ns = 24;
-    s.load_time_ns = 28;
-    s.resume_time_ns = 32;
-    s.dev_bytes = 4096;
-    s.ram_bytes = 40960;
-    s.downtime = {.p50 = 900, .p99 = 1500, .max = 1600};
-    s.ram = {.p50 = 4, .p99 = 5, .max = 6};
-    s.info = MigrationInfo{.status = MigrationStatus::kColo,
-                           .total_time_ms = 5000,
-                           .transferred_bytes = 1 << 30,
-                           .duplicate_pages = 200000,
-                           .normal_pages = 62144,
-                           .normal_bytes = 62144ull * 4096,
-                           .page_size = 4096,
-                           .dirty_sync_count = 9,
-                           .dirty_pages_rate = 2800,
-                           .mbps = 812.5};
+    target_.fixed_snapshot = s;
   }
   const Json expected = Json::parse(R"({
-    "tot_num": 4, "tot_time": 4000, "avg_time": 1000, "init_time": 123456, "wait_time": 100,
-    "stat_time": 2, "dev_time": 3, "ram_time": 4, "put_time": 5, "recv_time": 6,
-    "load_time": 7, "resume_time": 8, "dev_size": 1024, "ram_size": 10240,
+    "tot_num": 4, "tot_time": 4000, "avg_time": 1000, "init_time": 123456, "wait_time": 10,
+    "stat_time": 11, "dev_time": 13, "ram_time": 12, "put_time": 14, "recv_time": 15,
+    "load_time": 16, "resume_time": 17, "dev_size": 1024, "ram_size": 10240,
     "percentiles": {
       "downtime": {"p50": 900, "p99": 1500, "max": 1600},
-      "wait_time": {"p50": 0, "p99": 0, "max": 0}, "stat_time": {"p50": 0, "p99": 0, "max": 0},
-      "dev_time": {"p50": 0, "p99": 0, "max": 0}, "ram_time": {"p50": 4, "p99": 5, "max": 6},
-      "put_time": {"p50": 0, "p99": 0, "max": 0}, "recv_time": {"p50": 0, "p99": 0, "max": 0},
-      "load_time": {"p50": 0, "p99": 0, "max": 0}, "resume_time": {"p50": 0, "p99": 0, "max": 0}},
+      "wait_time": {"p50": 100, "p99": 200, "max": 300},
+      "stat_time": {"p50": 101, "p99": 201, "max": 301},
+      "dev_time": {"p50": 103, "p99": 203, "max": 303},
+      "ram_time": {"p50": 102, "p99": 202, "max": 302},
+      "put_time": {"p50": 104, "p99": 204, "max": 304},
+      "recv_time": {"p50": 105, "p99": 205, "max": 305},
+      "load_time": {"p50": 106, "p99": 206, "max": 306},
+      "resume_time": {"p50": 107, "p99": 207, "max": 307}},
     "info": {"status": "colo", "total-time": 5000,
              "ram": {"transferred": 1073741824, "duplicate": 200000, "normal": 62144,
                      "normal-bytes": 254541824, "page-size": 4096, "dirty-sync-count": 9,
                      "dirty-pages-rate": 2800, "mbps": 812.5}}})");
   EXPECT_EQ(Run("info_checkpoint"), Ok(expected));
+}
+
+TEST_F(TargetCommandsTest, InfoCheckpointReportsTheEnginesAveragesAndResetZeroesThem) {
+  {
+    std::lock_guard lock(target_.mu_);
+    for (uint64_t i = 1; i <= 3; ++i) {
+      colo::CheckpointSample sample;
+      sample[colo::Phase::kRam] = 1000 * i;  // 1000, 2000, 3000: average 2000
+      sample.downtime_ns = 5000;
+      sample.ram_bytes = 4096 * i;
+      target_.stats.RecordCheckpoint(sample, 6000);
+    }
+  }
+  Json stats = Run("info_checkpoint")["return"];
+  EXPECT_EQ(stats["tot_num"], 3);
+  EXPECT_EQ(stats["tot_time"], 18000);
+  EXPECT_EQ(stats["avg_time"], 6000);
+  EXPECT_EQ(stats["ram_time"], 2000);
+  EXPECT_EQ(stats["ram_size"], 8192);
+  EXPECT_EQ(stats["info"]["status"], "colo");
+  EXPECT_EQ(Run("reset_checkpoint"), Ok(Json::object()));
+  stats = Run("info_checkpoint")["return"];
+  EXPECT_EQ(stats["tot_num"], 0);
+  EXPECT_EQ(stats["ram_time"], 0);
 }
 
 TEST_F(TargetCommandsTest, ActionsReachTheTarget) {
