@@ -15,9 +15,8 @@ Result<Json> ListEvents(std::string_view glob) {
   Json list = Json::array();
   for (const trace::EventState& event : trace::List()) {
     if (!GlobMatch(glob, event.name)) continue;
-    list.push_back({{"name", event.name},
-                    {"state", event.enabled ? "enabled" : "disabled"},
-                    {"vcpu", false}});
+    list.push_back(
+        {{"name", event.name}, {"state", event.enabled ? "enabled" : "disabled"}, {"vcpu", false}});
   }
   // As QEMU: an exact name that matches nothing is an error, a pattern matching nothing is not.
   if (list.empty() && !IsGlobPattern(glob)) {
@@ -66,21 +65,24 @@ Result<void> RegisterBuiltinCommands(CommandRegistry& registry, BuiltinHooks hoo
       .help = "the version of this ftvm process",
       .args = {},
       .handler = [version](const Args&) -> Result<Json> {
-        return Json{{"qemu", {{"micro", version.micro}, {"minor", version.minor}, {"major", version.major}}},
-                    {"package", version.package}};
+        return Json{
+            {"qemu",
+             {{"micro", version.micro}, {"minor", version.minor}, {"major", version.major}}},
+            {"package", version.package}};
       }}));
   FTVM_TRY(registry.Add(TraceListCommand("trace-event-list", Presence::kOptional)));
   FTVM_TRY(registry.Add(TraceListCommand("trace-event-get-state", Presence::kRequired)));
   FTVM_TRY(registry.Add(TraceSetStateCommand()));
   if (hooks.quit) {
-    FTVM_TRY(registry.Add(CommandSpec{.name = "quit",
-                                      .help = "stop this ftvm process",
-                                      .args = {},
-                                      .handler = [quit = std::move(hooks.quit)](const Args&) -> Result<Json> {
-                                        Log().info("quit requested over the control socket");
-                                        quit();
-                                        return Json::object();
-                                      }}));
+    FTVM_TRY(registry.Add(
+        CommandSpec{.name = "quit",
+                    .help = "stop this ftvm process",
+                    .args = {},
+                    .handler = [quit = std::move(hooks.quit)](const Args&) -> Result<Json> {
+                      Log().info("quit requested over the control socket");
+                      quit();
+                      return Json::object();
+                    }}));
   }
   return {};
 }

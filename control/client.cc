@@ -36,9 +36,9 @@ Reply ToReply(Json message) {
 }  // namespace
 
 Error QmpErrorToError(const QmpError& error) {
-  return Error(error.error_class == kCommandNotFound ? ErrorCode::kNotFound
-                                                     : ErrorCode::kInvalidArgument,
-               fmt::format("{}: {}", error.error_class, error.desc));
+  return Error(
+      error.error_class == kCommandNotFound ? ErrorCode::kNotFound : ErrorCode::kInvalidArgument,
+      fmt::format("{}: {}", error.error_class, error.desc));
 }
 
 Client::Client(UniqueFd fd)
@@ -64,8 +64,7 @@ Result<void> Client::Negotiate(Deadline deadline) {
   return {};
 }
 
-Result<Reply> Client::Execute(std::string_view command, const Json& arguments,
-                              Deadline deadline) {
+Result<Reply> Client::Execute(std::string_view command, const Json& arguments, Deadline deadline) {
   const uint64_t id = next_id_++;
   Json request = {{"execute", command}};
   if (arguments.is_object() && !arguments.empty()) request["arguments"] = arguments;

@@ -28,8 +28,8 @@ std::optional<QmpError> CheckValue(const ArgSpec& spec, const Json& value) {
       return std::nullopt;
     case ArgType::kInt: {
       if (!value.is_number_integer()) return TypeError(spec.name, "integer");
-      const bool too_big = value.is_number_unsigned() &&
-                           value.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX);
+      const bool too_big =
+          value.is_number_unsigned() && value.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX);
       if (too_big || value.get<int64_t>() < spec.int_min || value.get<int64_t>() > spec.int_max) {
         return RangeError(spec.name, spec.int_min, spec.int_max);
       }
@@ -64,36 +64,50 @@ std::optional<QmpError> CheckValue(const ArgSpec& spec, const Json& value) {
 }  // namespace
 
 ArgSpec ArgSpec::Bool(std::string name, Presence presence, std::string help) {
-  return ArgSpec{.name = std::move(name), .type = ArgType::kBool, .presence = presence,
+  return ArgSpec{.name = std::move(name),
+                 .type = ArgType::kBool,
+                 .presence = presence,
                  .help = std::move(help)};
 }
 
 ArgSpec ArgSpec::Int(std::string name, Presence presence, int64_t min, int64_t max,
                      std::string help) {
-  return ArgSpec{.name = std::move(name), .type = ArgType::kInt, .presence = presence,
-                 .int_min = min, .int_max = max, .help = std::move(help)};
+  return ArgSpec{.name = std::move(name),
+                 .type = ArgType::kInt,
+                 .presence = presence,
+                 .int_min = min,
+                 .int_max = max,
+                 .help = std::move(help)};
 }
 
 ArgSpec ArgSpec::Uint(std::string name, Presence presence, uint64_t min, uint64_t max,
                       std::string help) {
-  return ArgSpec{.name = std::move(name), .type = ArgType::kUint, .presence = presence,
-                 .uint_min = min, .uint_max = max, .help = std::move(help)};
-}
-
-ArgSpec ArgSpec::String(std::string name, Presence presence, size_t max_length,
-                        std::string help) {
-  return ArgSpec{.name = std::move(name), .type = ArgType::kString, .presence = presence,
-                 .max_length = max_length, .help = std::move(help)};
-}
-
-ArgSpec ArgSpec::StringList(std::string name, Presence presence, std::string help) {
-  return ArgSpec{.name = std::move(name), .type = ArgType::kStringList, .presence = presence,
+  return ArgSpec{.name = std::move(name),
+                 .type = ArgType::kUint,
+                 .presence = presence,
+                 .uint_min = min,
+                 .uint_max = max,
                  .help = std::move(help)};
 }
 
-std::optional<QmpError> ValidateArguments(const std::vector<ArgSpec>& args,
-                                          const Json& arguments) {
-  if (!arguments.is_object()) return QmpError::Generic("QMP input member 'arguments' must be an object");
+ArgSpec ArgSpec::String(std::string name, Presence presence, size_t max_length, std::string help) {
+  return ArgSpec{.name = std::move(name),
+                 .type = ArgType::kString,
+                 .presence = presence,
+                 .max_length = max_length,
+                 .help = std::move(help)};
+}
+
+ArgSpec ArgSpec::StringList(std::string name, Presence presence, std::string help) {
+  return ArgSpec{.name = std::move(name),
+                 .type = ArgType::kStringList,
+                 .presence = presence,
+                 .help = std::move(help)};
+}
+
+std::optional<QmpError> ValidateArguments(const std::vector<ArgSpec>& args, const Json& arguments) {
+  if (!arguments.is_object())
+    return QmpError::Generic("QMP input member 'arguments' must be an object");
   // Declared members first, in declaration order, then leftovers: QEMU's visiting order.
   for (const ArgSpec& spec : args) {
     auto it = arguments.find(spec.name);
@@ -183,14 +197,16 @@ CommandRegistry::CommandRegistry() {
                           .args = {},
                           .handler = [this](const Args&) -> Result<Json> {
                             Json list = Json::array();
-                            for (const std::string& name : Names()) list.push_back({{"name", name}});
+                            for (const std::string& name : Names())
+                              list.push_back({{"name", name}});
                             return list;
                           }});
   FTVM_CHECK(added.has_value());
 }
 
 Result<void> CommandRegistry::Add(CommandSpec spec) {
-  if (!spec.handler) return Fail(ErrorCode::kInvalidArgument, "command '{}' has no handler", spec.name);
+  if (!spec.handler)
+    return Fail(ErrorCode::kInvalidArgument, "command '{}' has no handler", spec.name);
   std::vector<std::string> names = spec.aliases;
   names.push_back(spec.name);
   for (const std::string& name : names) {

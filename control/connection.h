@@ -80,12 +80,12 @@ class Connection {
   Session session_;
   JsonSplitter splitter_;
   std::deque<std::string> output_;
-  size_t output_offset_ = 0;  // bytes of output_.front() already sent
-  size_t output_bytes_ = 0;   // unsent bytes in output_
-  bool input_open_ = true;      // false after end of input
-  bool input_drained_ = true;   // no complete text left in splitter_
-  bool eof_reported_ = false;   // the "premature end of input" error was queued
-  bool output_broken_ = false;  // the socket cannot be written: replies are dropped
+  size_t output_offset_ = 0;                // bytes of output_.front() already sent
+  size_t output_bytes_ = 0;                 // unsent bytes in output_
+  bool input_open_ = true;                  // false after end of input
+  bool input_drained_ = true;               // no complete text left in splitter_
+  bool eof_reported_ = false;               // the "premature end of input" error was queued
+  bool output_broken_ = false;              // the socket cannot be written: replies are dropped
   CloseReason fatal_ = CloseReason::kNone;  // close once the final error had its chance
   CloseReason close_reason_ = CloseReason::kNone;
 };

@@ -8,8 +8,8 @@ namespace {
 // nlohmann's messages start with "[json.exception.parse_error.101] parse error at line 1,
 // column 9: "; clients need only the reason (the position is added back as a byte offset).
 std::string_view StripPrefix(std::string_view what) {
-  if (const size_t colon = what.find(": "); what.starts_with("[json.exception.") &&
-                                            colon != std::string_view::npos) {
+  if (const size_t colon = what.find(": ");
+      what.starts_with("[json.exception.") && colon != std::string_view::npos) {
     what.remove_prefix(colon + 2);
   }
   return what;

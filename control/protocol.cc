@@ -12,7 +12,8 @@ std::optional<QmpError> CheckShape(const Json& object) {
   bool has_execute = false;
   for (const auto& [key, value] : object.items()) {
     if (key == "execute") {
-      if (!value.is_string()) return QmpError::Generic("QMP input member 'execute' must be a string");
+      if (!value.is_string())
+        return QmpError::Generic("QMP input member 'execute' must be a string");
       has_execute = true;
     } else if (key == "arguments") {
       if (!value.is_object()) {
@@ -33,9 +34,9 @@ QmpError ToQmpError(const Error& error) {
 }
 
 VersionInfo FtvmVersion() {
-  return VersionInfo{FTVM_VERSION_MAJOR, FTVM_VERSION_MINOR, FTVM_VERSION_PATCH,
-                     fmt::format("ftvm {}.{}.{}", FTVM_VERSION_MAJOR, FTVM_VERSION_MINOR,
-                                 FTVM_VERSION_PATCH)};
+  return VersionInfo{
+      FTVM_VERSION_MAJOR, FTVM_VERSION_MINOR, FTVM_VERSION_PATCH,
+      fmt::format("ftvm {}.{}.{}", FTVM_VERSION_MAJOR, FTVM_VERSION_MINOR, FTVM_VERSION_PATCH)};
 }
 
 std::expected<Request, RequestError> ParseRequest(std::string_view text) {

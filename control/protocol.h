@@ -31,7 +31,9 @@ struct QmpError {
   std::string error_class;
   std::string desc;
 
-  static QmpError Generic(std::string desc) { return {std::string(kGenericError), std::move(desc)}; }
+  static QmpError Generic(std::string desc) {
+    return {std::string(kGenericError), std::move(desc)};
+  }
   bool operator==(const QmpError&) const = default;
 };
 

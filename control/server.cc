@@ -145,8 +145,7 @@ void Server::Impl::Shutdown() {
 void Server::Impl::RemoveSocketFile() const {
   // Only if the file is still ours: another process may have replaced a socket it saw stale.
   struct stat st{};
-  if (::lstat(path().c_str(), &st) == 0 && st.st_ino == socket_inode_ &&
-      st.st_dev == socket_dev_) {
+  if (::lstat(path().c_str(), &st) == 0 && st.st_ino == socket_inode_ && st.st_dev == socket_dev_) {
     ::unlink(path().c_str());
   }
 }

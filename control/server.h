@@ -50,8 +50,8 @@ struct ServerOptions {
 struct ServerStats {
   uint64_t clients_accepted = 0;
   uint64_t clients_active = 0;
-  uint64_t clients_refused = 0;         // over max_clients
-  uint64_t clients_dropped_slow = 0;    // output backlog over max_output_bytes
+  uint64_t clients_refused = 0;       // over max_clients
+  uint64_t clients_dropped_slow = 0;  // output backlog over max_output_bytes
   uint64_t clients_dropped_oversize = 0;
   uint64_t events_emitted = 0;
   uint64_t events_dropped = 0;  // queue full (the server thread was stuck in a handler)

@@ -48,12 +48,12 @@ void Server::Impl::AcceptClients() {
 
 void Server::Impl::AddClient(UniqueFd fd) {
   const uint64_t key = next_key_++;
-  auto connection = std::make_unique<Connection>(
-      std::move(fd), key, *registry_,
-      ConnectionLimits{.max_message_bytes = options_.max_message_bytes,
-                       .soft_output_bytes = options_.soft_output_bytes,
-                       .max_output_bytes = options_.max_output_bytes},
-      greeting_);
+  auto connection =
+      std::make_unique<Connection>(std::move(fd), key, *registry_,
+                                   ConnectionLimits{.max_message_bytes = options_.max_message_bytes,
+                                                    .soft_output_bytes = options_.soft_output_bytes,
+                                                    .max_output_bytes = options_.max_output_bytes},
+                                   greeting_);
   connection->OnWritable();  // the greeting
   epoll_event ev{.events = connection->WantedEvents(), .data = {.u64 = key}};
   if (::epoll_ctl(epoll_fd_.get(), EPOLL_CTL_ADD, connection->fd(), &ev) < 0) {

@@ -77,8 +77,8 @@ class Server::Impl {
   std::vector<std::string> pending_events_;  // guarded by events_mu_
 
   struct Counters {
-    std::atomic<uint64_t> accepted{0}, active{0}, refused{0}, dropped_slow{0},
-        dropped_oversize{0}, events_emitted{0}, events_dropped{0};
+    std::atomic<uint64_t> accepted{0}, active{0}, refused{0}, dropped_slow{0}, dropped_oversize{0},
+        events_emitted{0}, events_dropped{0};
   } counters_;
 };
 

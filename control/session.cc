@@ -23,8 +23,9 @@ std::expected<Json, QmpError> Session::Dispatch(const Request& request) {
     // QEMU's monitor_qmp_dispatch(): only qmp_capabilities exists before negotiation.
     const CommandSpec* spec = registry_.Find(kNegotiate);
     if (request.command != kNegotiate || spec == nullptr) {
-      return std::unexpected(QmpError{std::string(kCommandNotFound),
-                                      "Expecting capabilities negotiation with 'qmp_capabilities'"});
+      return std::unexpected(
+          QmpError{std::string(kCommandNotFound),
+                   "Expecting capabilities negotiation with 'qmp_capabilities'"});
     }
     std::expected<Json, QmpError> result = registry_.Call(*spec, request.arguments);
     negotiated_ = result.has_value();
@@ -37,8 +38,9 @@ std::expected<Json, QmpError> Session::Dispatch(const Request& request) {
   }
   const CommandSpec* spec = registry_.Find(request.command);
   if (spec == nullptr) {
-    return std::unexpected(QmpError{std::string(kCommandNotFound),
-                                    fmt::format("The command {} has not been found", request.command)});
+    return std::unexpected(
+        QmpError{std::string(kCommandNotFound),
+                 fmt::format("The command {} has not been found", request.command)});
   }
   Log().debug("command {}", request.command);
   return registry_.Call(*spec, request.arguments);

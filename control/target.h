@@ -80,15 +80,15 @@ class ControlTarget {
  public:
   virtual ~ControlTarget() = default;
 
-  virtual Result<StatusInfo> QueryStatus();             // query-status
+  virtual Result<StatusInfo> QueryStatus();  // query-status
   // info_checkpoint: colo::CheckpointStats::Snapshot(status name).
   virtual Result<colo::StatsSnapshot> InfoCheckpoint();
   virtual Result<void> ResetCheckpoint();  // reset_checkpoint: zero the counters, keep running
   // query-colo-status: the state machine's current state (a copy taken under the engine lock).
   virtual Result<colo::ColoState> QueryColoStatus();
-  virtual Result<ReplicationInfo> QueryReplication();   // query-replication
-  virtual Result<void> CheckpointNow();                 // checkpoint-now: request one, return
-  virtual Result<Parameters> QueryParameters();         // query-parameters
+  virtual Result<ReplicationInfo> QueryReplication();  // query-replication
+  virtual Result<void> CheckpointNow();                // checkpoint-now: request one, return
+  virtual Result<Parameters> QueryParameters();        // query-parameters
   // set-parameters: all fields or none (an Error leaves every parameter as it was).
   virtual Result<void> SetParameters(const ParameterUpdate& update);
   virtual Result<void> Failover();  // failover / x-colo-lost-heartbeat: start it, return

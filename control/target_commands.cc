@@ -6,8 +6,8 @@ namespace ftvm::control {
 namespace {
 
 // The phases in the order of issue 6's list (colo::Phase has RAM before device state).
-constexpr colo::Phase kPhases[] = {colo::Phase::kWait, colo::Phase::kStat, colo::Phase::kDev,
-                                   colo::Phase::kRam,  colo::Phase::kPut,  colo::Phase::kRecv,
+constexpr colo::Phase kPhases[] = {colo::Phase::kWait, colo::Phase::kStat,  colo::Phase::kDev,
+                                   colo::Phase::kRam,  colo::Phase::kPut,   colo::Phase::kRecv,
                                    colo::Phase::kLoad, colo::Phase::kResume};
 
 Json PercentilesToJson(const colo::Percentiles& p) {
@@ -37,9 +37,12 @@ Json ColoStateToJson(const colo::ColoState& s) {
 }
 
 Json ReplicationToJson(const ReplicationInfo& r) {
-  return {{"transport", r.transport},         {"registration", r.registration},
-          {"pinned-bytes", r.pinned_bytes},   {"registrations", r.registrations},
-          {"unregistrations", r.unregistrations}, {"zero-chunks", r.zero_chunks},
+  return {{"transport", r.transport},
+          {"registration", r.registration},
+          {"pinned-bytes", r.pinned_bytes},
+          {"registrations", r.registrations},
+          {"unregistrations", r.unregistrations},
+          {"zero-chunks", r.zero_chunks},
           {"writes-in-flight", r.writes_in_flight}};
 }
 
@@ -55,14 +58,14 @@ ArgSpec ParameterArg(const char* name, ParameterRange range, const char* help) {
 }
 
 std::vector<ArgSpec> ParameterArgs() {
-  return {ParameterArg("checkpoint-delay", kCheckpointDelayMsRange,
-                       "milliseconds between checkpoints"),
-          ParameterArg("heartbeat-timeout", kHeartbeatTimeoutMsRange,
-                       "milliseconds of silence before the peer is declared lost"),
-          ParameterArg("dirty-threshold", kDirtyThresholdPagesRange,
-                       "checkpoint early when this many pages are dirty (0: never)"),
-          ParameterArg("pinned-budget", kPinnedBudgetBytesRange,
-                       "bytes of guest RAM kept registered on demand (0: no bound)")};
+  return {
+      ParameterArg("checkpoint-delay", kCheckpointDelayMsRange, "milliseconds between checkpoints"),
+      ParameterArg("heartbeat-timeout", kHeartbeatTimeoutMsRange,
+                   "milliseconds of silence before the peer is declared lost"),
+      ParameterArg("dirty-threshold", kDirtyThresholdPagesRange,
+                   "checkpoint early when this many pages are dirty (0: never)"),
+      ParameterArg("pinned-budget", kPinnedBudgetBytesRange,
+                   "bytes of guest RAM kept registered on demand (0: no bound)")};
 }
 
 ParameterUpdate UpdateFromArgs(const Args& args) {
@@ -136,17 +139,17 @@ Result<void> RegisterTargetCommands(CommandRegistry& registry, ControlTarget& ta
                             target, &ControlTarget::CheckpointNow));
   commands.push_back(Query("query-parameters", "the current checkpoint parameters", target,
                            &ControlTarget::QueryParameters, ParametersToJson));
-  commands.push_back(CommandSpec{
-      .name = "set-parameters",
-      .help = "change checkpoint parameters (all given values, or none on error)",
-      .args = ParameterArgs(),
-      .handler = [&target](const Args& args) -> Result<Json> {
-        FTVM_TRY(target.SetParameters(UpdateFromArgs(args)));
-        return Json::object();
-      }});
-  commands.push_back(Action("failover",
-                            "declare the peer lost: a secondary takes over, a primary runs on alone",
-                            target, &ControlTarget::Failover, {"x-colo-lost-heartbeat"}));
+  commands.push_back(
+      CommandSpec{.name = "set-parameters",
+                  .help = "change checkpoint parameters (all given values, or none on error)",
+                  .args = ParameterArgs(),
+                  .handler = [&target](const Args& args) -> Result<Json> {
+                    FTVM_TRY(target.SetParameters(UpdateFromArgs(args)));
+                    return Json::object();
+                  }});
+  commands.push_back(
+      Action("failover", "declare the peer lost: a secondary takes over, a primary runs on alone",
+             target, &ControlTarget::Failover, {"x-colo-lost-heartbeat"}));
   for (CommandSpec& command : commands) FTVM_TRY(registry.Add(std::move(command)));
   return {};
 }

@@ -33,21 +33,20 @@ const CommandRegistry& Registry() {
     FTVM_CHECK(RegisterBuiltinCommands(*r, BuiltinHooks{.quit = [] {}}).has_value());
     FTVM_CHECK(RegisterTargetCommands(*r, *target).has_value());
     // One command with every argument type, so validation of each is reachable.
-    FTVM_CHECK(r->Add(CommandSpec{
-                        .name = "fuzz-all-types",
-                        .help = "echo",
-                        .args = {ArgSpec::Bool("b", Presence::kRequired, ""),
-                                 ArgSpec::Int("i", Presence::kOptional, -100, 100, ""),
-                                 ArgSpec::Uint("u", Presence::kOptional, 5, 1000, ""),
-                                 ArgSpec::String("s", Presence::kOptional, 16, ""),
-                                 ArgSpec::StringList("l", Presence::kOptional, "")},
-                        .handler = [](const Args& args) -> ftvm::Result<Json> {
-                          return Json{{"b", args.Bool("b")},
-                                      {"i", args.Int("i").value_or(0)},
-                                      {"u", args.Uint("u").value_or(0)},
-                                      {"s", args.String("s")},
-                                      {"l", args.StringList("l")}};
-                        }})
+    FTVM_CHECK(r->Add(CommandSpec{.name = "fuzz-all-types",
+                                  .help = "echo",
+                                  .args = {ArgSpec::Bool("b", Presence::kRequired, ""),
+                                           ArgSpec::Int("i", Presence::kOptional, -100, 100, ""),
+                                           ArgSpec::Uint("u", Presence::kOptional, 5, 1000, ""),
+                                           ArgSpec::String("s", Presence::kOptional, 16, ""),
+                                           ArgSpec::StringList("l", Presence::kOptional, "")},
+                                  .handler = [](const Args& args) -> ftvm::Result<Json> {
+                                    return Json{{"b", args.Bool("b")},
+                                                {"i", args.Int("i").value_or(0)},
+                                                {"u", args.Uint("u").value_or(0)},
+                                                {"s", args.String("s")},
+                                                {"l", args.StringList("l")}};
+                                  }})
                    .has_value());
     return r;
   }();

@@ -7,6 +7,7 @@
 
 #include "base/trace.h"
 #include "control/session.h"
+#include "tests/control/session_harness.h"
 
 namespace ftvm::control {
 
@@ -15,29 +16,19 @@ FTVM_TRACE_EVENT(ctltest_beta, "y={}", (int, y))
 
 namespace {
 
-class BuiltinsTest : public ::testing::Test {
+class BuiltinsTest : public testing::SessionHarness {
  protected:
   void SetUp() override {
     trace::SetState("ctltest_*", false);
-    ASSERT_TRUE(RegisterBuiltinCommands(
-                    registry_, BuiltinHooks{.version = {.major = 0, .minor = 9, .micro = 4,
-                                                        .package = "ftvm test"},
-                                            .quit = [this] { ++quits_; }})
-                    .has_value());
+    ASSERT_TRUE(
+        RegisterBuiltinCommands(
+            registry_,
+            BuiltinHooks{.version = {.major = 0, .minor = 9, .micro = 4, .package = "ftvm test"},
+                         .quit = [this] { ++quits_; }})
+            .has_value());
     ASSERT_EQ(Run("qmp_capabilities"), Json::parse(R"({"return": {}})"));
   }
 
-  Json Run(std::string_view command, Json arguments = Json::object()) {
-    Json request = {{"execute", command}, {"arguments", std::move(arguments)}};
-    return Json::parse(session_.Handle(DumpJson(request)));
-  }
-  static Json Ok(Json value) { return Json{{"return", std::move(value)}}; }
-  static Json Err(std::string_view desc) {
-    return Json{{"error", {{"class", "GenericError"}, {"desc", desc}}}};
-  }
-
-  CommandRegistry registry_;
-  Session session_{registry_};
   int quits_ = 0;
 };
 

@@ -21,8 +21,8 @@ constexpr std::string_view kGreeting = "{\"QMP\":{}}\r\n";
 class ConnectionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(RegisterBuiltinCommands(registry_, BuiltinHooks{.quit = [this] { ++quits_; }})
-                    .has_value());
+    ASSERT_TRUE(
+        RegisterBuiltinCommands(registry_, BuiltinHooks{.quit = [this] { ++quits_; }}).has_value());
     int fds[2];
     ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
     ours_.Reset(fds[0]);
@@ -76,9 +76,8 @@ TEST_F(ConnectionTest, StopsReadingRequestsWhileRepliesBackUpThenCatchesUp) {
   // Small kernel buffers so replies back up in the connection quickly.
   ASSERT_TRUE(SetSocketBuffers(ours_.get(), 4096).has_value());
   ASSERT_TRUE(SetSocketBuffers(peer_.get(), 4096).has_value());
-  const ConnectionLimits limits{.max_message_bytes = 1024,
-                                .soft_output_bytes = 16 * 1024,
-                                .max_output_bytes = 1024 * 1024};
+  const ConnectionLimits limits{
+      .max_message_bytes = 1024, .soft_output_bytes = 16 * 1024, .max_output_bytes = 1024 * 1024};
   Connection& c = Make(limits);
   const std::string request = "{\"execute\":\"query-commands\"}";
   (void)PeerWrite("{\"execute\":\"qmp_capabilities\"}");
@@ -111,15 +110,14 @@ TEST_F(ConnectionTest, StopsReadingRequestsWhileRepliesBackUpThenCatchesUp) {
 }
 
 TEST_F(ConnectionTest, AClientThatDoesNotReadEventsIsDisconnected) {
-  const ConnectionLimits limits{.max_message_bytes = 1024,
-                                .soft_output_bytes = 4096,
-                                .max_output_bytes = 64 * 1024};
+  const ConnectionLimits limits{
+      .max_message_bytes = 1024, .soft_output_bytes = 4096, .max_output_bytes = 64 * 1024};
   Connection& c = Make(limits);
   (void)PeerWrite("{\"execute\":\"qmp_capabilities\"}");
   c.OnReadable();
   ASSERT_TRUE(c.negotiated());
-  const std::string event = "{\"event\":\"X\",\"data\":{\"pad\":\"" + std::string(1000, 'p') +
-                            "\"}}\r\n";
+  const std::string event =
+      "{\"event\":\"X\",\"data\":{\"pad\":\"" + std::string(1000, 'p') + "\"}}\r\n";
   int queued = 0;
   while (c.close_reason() == CloseReason::kNone && queued < 100000) {
     c.QueueEvent(event);

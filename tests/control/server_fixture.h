@@ -43,11 +43,10 @@ class ServerFixture : public ::testing::Test {
     options.socket_path = path_;
     auto registry = std::make_unique<CommandRegistry>();
     ASSERT_TRUE(RegisterBuiltinCommands(*registry, BuiltinHooks{.quit = [this] {
-                                          std::lock_guard lock(mu_);
-                                          ++quits_;
-                                          cv_.notify_all();
-                                        }})
-                    .has_value());
+                  std::lock_guard lock(mu_);
+                  ++quits_;
+                  cv_.notify_all();
+                }}).has_value());
     ASSERT_TRUE(RegisterTargetCommands(*registry, target_).has_value());
     auto server = Server::Start(std::move(options), std::move(registry));
     ASSERT_TRUE(server.has_value()) << server.error().ToString();

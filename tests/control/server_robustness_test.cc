@@ -79,8 +79,7 @@ TEST_F(ServerRobustnessTest, UnknownCommandsAndWrongArgumentsGetPreciseErrors) {
     ASSERT_TRUE(reply.has_value());
     replies.push_back(*reply);
   }
-  EXPECT_EQ(replies[0],
-            Json::parse(R"({"error": {"class": "CommandNotFound",
+  EXPECT_EQ(replies[0], Json::parse(R"({"error": {"class": "CommandNotFound",
                             "desc": "The command frobnicate has not been found"}, "id": 1})"));
   EXPECT_EQ(replies[1],
             ErrorReply("Invalid parameter type for 'heartbeat-timeout', expected: integer", 2));
@@ -97,8 +96,8 @@ TEST_F(ServerRobustnessTest, OversizedMessageIsRefusedAndOnlyThatClientIsDropped
   StartServer();
   Client bystander = ConnectNegotiated();
   Client big = ConnectNegotiated();
-  const std::string request = "{\"execute\": \"query-status\", \"id\": \"" +
-                              std::string(100 * 1024, 'x') + "\"}";
+  const std::string request =
+      "{\"execute\": \"query-status\", \"id\": \"" + std::string(100 * 1024, 'x') + "\"}";
   (void)big.SendRaw(request, Soon());  // may fail half way: the server hangs up at 64 KiB
   std::vector<Json> messages = ReadUntilClosed(big);
   ASSERT_EQ(messages.size(), 1u);

@@ -44,8 +44,9 @@ TEST_F(ServerTest, NegotiationIsRequiredThenRefusedAgain) {
   auto early = client.Execute("query-status", Json::object(), Soon());
   ASSERT_TRUE(early.has_value());
   ASSERT_FALSE(early->ok());
-  EXPECT_EQ(*early->error, (QmpError{"CommandNotFound",
-                                     "Expecting capabilities negotiation with 'qmp_capabilities'"}));
+  EXPECT_EQ(
+      *early->error,
+      (QmpError{"CommandNotFound", "Expecting capabilities negotiation with 'qmp_capabilities'"}));
   ASSERT_TRUE(client.Negotiate(Soon()).has_value());
   auto again = client.Execute("qmp_capabilities", Json::object(), Soon());
   ASSERT_TRUE(again.has_value());
@@ -59,12 +60,23 @@ TEST_F(ServerTest, EveryCommandAnswersOverTheSocket) {
   ASSERT_TRUE(commands.has_value());
   std::set<std::string> names;
   for (const Json& c : *commands) names.insert(c["name"].get<std::string>());
-  const std::set<std::string> expected = {
-      "checkpoint-now",        "failover",         "info_checkpoint",       "qmp_capabilities",
-      "query-colo-status",     "query-commands",   "query-parameters",      "query-replication",
-      "query-status",          "query-version",    "quit",                  "reset_checkpoint",
-      "set-parameters",        "trace-event-get-state", "trace-event-list",
-      "trace-event-set-state", "x-colo-lost-heartbeat"};
+  const std::set<std::string> expected = {"checkpoint-now",
+                                          "failover",
+                                          "info_checkpoint",
+                                          "qmp_capabilities",
+                                          "query-colo-status",
+                                          "query-commands",
+                                          "query-parameters",
+                                          "query-replication",
+                                          "query-status",
+                                          "query-version",
+                                          "quit",
+                                          "reset_checkpoint",
+                                          "set-parameters",
+                                          "trace-event-get-state",
+                                          "trace-event-list",
+                                          "trace-event-set-state",
+                                          "x-colo-lost-heartbeat"};
   EXPECT_EQ(names, expected);
   for (const std::string& name : expected) {
     if (name == "qmp_capabilities" || name == "quit" || name == "trace-event-get-state" ||
@@ -78,7 +90,8 @@ TEST_F(ServerTest, EveryCommandAnswersOverTheSocket) {
   auto status = client.Call("query-status", Json::object(), Soon());
   ASSERT_TRUE(status.has_value());
   EXPECT_EQ(*status, Json::parse(R"({"running": true, "status": "running"})"));
-  auto set = client.Call("trace-event-set-state", {{"name", "no_such_*"}, {"enable", true}}, Soon());
+  auto set =
+      client.Call("trace-event-set-state", {{"name", "no_such_*"}, {"enable", true}}, Soon());
   EXPECT_TRUE(set.has_value());
   auto get = client.Call("trace-event-get-state", {{"name", "no_such_*"}}, Soon());
   ASSERT_TRUE(get.has_value());
@@ -97,7 +110,8 @@ TEST_F(ServerTest, ErrorsComeBackAsQmpErrorsWithTheRequestId) {
   auto call = client.Call("no-such-command", Json::object(), Soon());
   ASSERT_FALSE(call.has_value());
   EXPECT_EQ(call.error().code(), ErrorCode::kNotFound);
-  EXPECT_EQ(call.error().context(), "CommandNotFound: The command no-such-command has not been found");
+  EXPECT_EQ(call.error().context(),
+            "CommandNotFound: The command no-such-command has not been found");
 }
 
 TEST_F(ServerTest, QuitRepliesThenCallsTheHook) {
@@ -203,8 +217,8 @@ TEST_F(ServerTest, RefusesALiveSocketReplacesAStaleOneAndNeverDeletesOtherFiles)
 
   const std::string file = dir_ + "/not-a-socket";
   std::ofstream(file) << "precious";
-  auto refused = Server::Start(ServerOptions{.socket_path = file},
-                               std::make_unique<CommandRegistry>());
+  auto refused =
+      Server::Start(ServerOptions{.socket_path = file}, std::make_unique<CommandRegistry>());
   ASSERT_FALSE(refused.has_value());
   EXPECT_TRUE(std::filesystem::exists(file));
 }

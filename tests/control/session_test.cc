@@ -59,9 +59,9 @@ TEST(ProtocolTest, EventsCarryTimestampAndOmitNullData) {
 }
 
 TEST_F(SessionTest, RefusesCommandsBeforeNegotiationTheWayQemuDoes) {
-  EXPECT_EQ(Send(R"({"execute": "query-commands", "id": 1})"),
-            Error("CommandNotFound", "Expecting capabilities negotiation with 'qmp_capabilities'",
-                  1));
+  EXPECT_EQ(
+      Send(R"({"execute": "query-commands", "id": 1})"),
+      Error("CommandNotFound", "Expecting capabilities negotiation with 'qmp_capabilities'", 1));
   EXPECT_EQ(Send(R"({"execute": "no-such-command"})"),
             Error("CommandNotFound", "Expecting capabilities negotiation with 'qmp_capabilities'"));
   EXPECT_FALSE(session_.negotiated());
@@ -74,8 +74,9 @@ TEST_F(SessionTest, NegotiationRefusesUnofferedCapabilitiesAndCompletesOnce) {
   EXPECT_EQ(Send(R"({"execute": "qmp_capabilities", "arguments": {"enable": []}, "id": "a"})"),
             Json::parse(R"({"return": {}, "id": "a"})"));
   EXPECT_TRUE(session_.negotiated());
-  EXPECT_EQ(Send(R"({"execute": "qmp_capabilities"})"),
-            Error("CommandNotFound", "Capabilities negotiation is already complete, command ignored"));
+  EXPECT_EQ(
+      Send(R"({"execute": "qmp_capabilities"})"),
+      Error("CommandNotFound", "Capabilities negotiation is already complete, command ignored"));
 }
 
 TEST_F(SessionTest, UnknownCommandsAreCommandNotFound) {

@@ -22,9 +22,9 @@ std::vector<std::string> Drain(JsonSplitter& splitter) {
 TEST(JsonSplitterTest, SplitsConcatenatedObjectsWithoutNewlines) {
   JsonSplitter splitter;
   splitter.Append(R"({"execute":"a"}{"execute":"b","arguments":{"x":[1,{"y":2}]}} )");
-  EXPECT_EQ(Drain(splitter), (std::vector<std::string>{
-                                 R"({"execute":"a"})",
-                                 R"({"execute":"b","arguments":{"x":[1,{"y":2}]}})"}));
+  EXPECT_EQ(Drain(splitter),
+            (std::vector<std::string>{R"({"execute":"a"})",
+                                      R"({"execute":"b","arguments":{"x":[1,{"y":2}]}})"}));
   EXPECT_FALSE(splitter.in_text());
 }
 
@@ -50,8 +50,8 @@ TEST(JsonSplitterTest, ReassemblesTextsFedOneByteAtATime) {
 TEST(JsonSplitterTest, StrayTokensBecomeTextsOfTheirOwn) {
   JsonSplitter splitter;
   splitter.Append("42 true}]:,nul{\"x\":1} ");
-  EXPECT_EQ(Drain(splitter), (std::vector<std::string>{"42", "true", "}", "]", ":", ",", "nul",
-                                                       "{\"x\":1}"}));
+  EXPECT_EQ(Drain(splitter),
+            (std::vector<std::string>{"42", "true", "}", "]", ":", ",", "nul", "{\"x\":1}"}));
 }
 
 TEST(JsonSplitterTest, ScalarAtEndWaitsForItsTerminator) {

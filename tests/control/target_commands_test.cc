@@ -6,30 +6,20 @@
 
 #include "control/session.h"
 #include "tests/control/fake_target.h"
+#include "tests/control/session_harness.h"
 
 namespace ftvm::control {
 namespace {
 
 using testing::FakeTarget;
 
-class TargetCommandsTest : public ::testing::Test {
+class TargetCommandsTest : public testing::SessionHarness {
  protected:
   void SetUp() override {
     ASSERT_TRUE(RegisterTargetCommands(registry_, target_).has_value());
     ASSERT_EQ(Run("qmp_capabilities"), Ok(Json::object()));
   }
-  Json Run(std::string_view command, Json arguments = Json::object()) {
-    Json request = {{"execute", command}, {"arguments", std::move(arguments)}};
-    return Json::parse(session_.Handle(DumpJson(request)));
-  }
-  static Json Ok(Json value) { return Json{{"return", std::move(value)}}; }
-  static Json Err(std::string_view desc) {
-    return Json{{"error", {{"class", "GenericError"}, {"desc", desc}}}};
-  }
-
   FakeTarget target_;
-  CommandRegistry registry_;
-  Session session_{registry_};
 };
 
 TEST_F(TargetCommandsTest, QueriesReturnQemuShapedObjects) {
@@ -48,9 +38,9 @@ TEST_F(TargetCommandsTest, QueriesReturnQemuShapedObjects) {
 
 TEST_F(TargetCommandsTest, InfoCheckpointBeforeAnyCheckpointIsAllZeros) {
   Json reply = Run("info_checkpoint")["return"];
-  for (const char* field : {"tot_num", "tot_time", "avg_time", "init_time", "wait_time",
-                            "stat_time", "dev_time", "ram_time", "put_time", "recv_time",
-                            "load_time", "resume_time", "dev_size", "ram_size"}) {
+  for (const char* field :
+       {"tot_num", "tot_time", "avg_time", "init_time", "wait_time", "stat_time", "dev_time",
+        "ram_time", "put_time", "recv_time", "load_time", "resume_time", "dev_size", "ram_size"}) {
     ASSERT_TRUE(reply.contains(field)) << field;
     EXPECT_EQ(reply[field], 0) << field;
   }
@@ -163,8 +153,9 @@ TEST_F(TargetCommandsTest, SetParametersEnforcesEveryRangeBeforeTheTargetSeesIt)
                         Case{"heartbeat-timeout", kHeartbeatTimeoutMsRange},
                         Case{"dirty-threshold", kDirtyThresholdPagesRange},
                         Case{"pinned-budget", kPinnedBudgetBytesRange}}) {
-    const std::string desc = fmt::format("Parameter '{}' expects an integer in the range of {} to {}",
-                                         c.name, c.range.min, c.range.max);
+    const std::string desc =
+        fmt::format("Parameter '{}' expects an integer in the range of {} to {}", c.name,
+                    c.range.min, c.range.max);
     EXPECT_EQ(Run("set-parameters", {{c.name, c.range.max + 1}}), Err(desc));
     if (c.range.min > 0) {
       EXPECT_EQ(Run("set-parameters", {{c.name, c.range.min - 1}}), Err(desc));
@@ -195,9 +186,9 @@ TEST(TargetDefaultsTest, UnimplementedMethodsAreUnavailableNotMissing) {
   ASSERT_TRUE(RegisterTargetCommands(registry, bare).has_value());
   Session session(registry);
   (void)session.Handle(R"({"execute": "qmp_capabilities"})");
-  for (const char* command : {"query-status", "info_checkpoint", "reset_checkpoint",
-                              "query-colo-status", "query-replication", "checkpoint-now",
-                              "query-parameters", "set-parameters", "failover"}) {
+  for (const char* command :
+       {"query-status", "info_checkpoint", "reset_checkpoint", "query-colo-status",
+        "query-replication", "checkpoint-now", "query-parameters", "set-parameters", "failover"}) {
     Json reply = Json::parse(session.Handle(fmt::format(R"({{"execute": "{}"}})", command)));
     EXPECT_EQ(reply, Json::parse(fmt::format(
                          R"({{"error": {{"class": "GenericError",
