@@ -1,0 +1,78 @@
+#include "tests/ram/replication_fixture.h"
+
+#include "base/check.h"
+
+namespace ftvm::ram::testing {
+
+ReplicationPair::ReplicationPair(std::unique_ptr<rdma::Channel> primary,
+                                 std::unique_ptr<rdma::Channel> secondary,
+                                 std::span<const BlockSpec> specs, ReceiverOptions receiver_options)
+    : primary_channel_(std::move(primary)),
+      secondary_channel_(std::move(secondary)),
+      primary_(MakeBlocks(specs)),
+      secondary_(MakeBlocks(specs)) {
+  for (size_t b = 0; b < specs.size(); ++b) {
+    FillRandom(primary_[b].view.host, 1000 + b);
+    FillRandom(secondary_[b].view.host, 2000 + b);
+  }
+  auto receiver =
+      RamReceiver::Create(secondary_channel_.get(), Views(secondary_), receiver_options);
+  FTVM_CHECK(receiver.has_value(), "{}", receiver.error().ToString());
+  receiver_ = std::move(*receiver);
+  loop_ = std::make_unique<SecondaryLoop>(secondary_channel_.get(), receiver_.get());
+  loop_->Start();
+}
+
+ReplicationPair::~ReplicationPair() {
+  sender_.reset();  // deregisters on the primary channel
+  primary_channel_->Close();
+  loop_->Stop();
+}
+
+Result<void> ReplicationPair::StartSender(SenderOptions options) {
+  FTVM_ASSIGN_OR_RETURN(
+      sender_, RamSender::Start(primary_channel_.get(), Views(primary_), std::move(options)));
+  return {};
+}
+
+Result<CheckpointSummary> ReplicationPair::Send(uint64_t id, const DirtyPattern& pattern) {
+  std::vector<Bitmap> dirty;
+  for (const TestBlock& b : primary_) {
+    const uint64_t pages = b.view.page_count();
+    dirty.push_back(pattern.clustered ? ClusteredDirty(pages, pattern.fraction, 37, rng_)
+                                      : RandomDirty(pages, pattern.fraction, rng_));
+    Mutate(b.view, dirty.back(), pattern.zero_fraction, rng_);
+  }
+  const auto spans = Spans(dirty);
+  return sender_->SendCheckpoint(id, spans);
+}
+
+Result<AckStatus> ReplicationPair::Round(uint64_t id, const DirtyPattern& pattern) {
+  FTVM_TRY(Send(id, pattern));
+  return sender_->WaitForAck(std::chrono::seconds(10));
+}
+
+bool ReplicationPair::Mirrored() const {
+  for (size_t b = 0; b < primary_.size(); ++b) {
+    const auto& p = primary_[b].view.host;
+    if (std::memcmp(p.data(), secondary_[b].view.host.data(), p.size()) != 0) return false;
+  }
+  return true;
+}
+
+std::vector<std::vector<std::byte>> ReplicationPair::SnapshotSecondary() const {
+  std::vector<std::vector<std::byte>> out;
+  for (const TestBlock& b : secondary_) out.emplace_back(b.view.host.begin(), b.view.host.end());
+  return out;
+}
+
+bool ReplicationPair::SecondaryEquals(const std::vector<std::vector<std::byte>>& snapshot) const {
+  for (size_t b = 0; b < secondary_.size(); ++b) {
+    if (std::memcmp(snapshot[b].data(), secondary_[b].view.host.data(), snapshot[b].size()) != 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace ftvm::ram::testing

@@ -1,0 +1,49 @@
+// Guest-memory stand-ins for ram/ tests: owned blocks, dirty-set generators, page mutators.
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/mapping.h"
+#include "ram/ram_block.h"
+
+namespace ftvm::ram::testing {
+
+struct TestBlock {
+  Mapping memory;
+  RamBlock view;
+};
+
+struct BlockSpec {
+  std::string name;
+  uint64_t length;
+  uint64_t offset = 0;
+};
+
+// Anonymous zero-filled blocks; aborts the test binary if memory cannot be mapped.
+std::vector<TestBlock> MakeBlocks(std::span<const BlockSpec> specs);
+std::vector<RamBlock> Views(const std::vector<TestBlock>& blocks);
+
+using Bitmap = std::vector<uint64_t>;
+std::vector<DirtyBitmap> Spans(const std::vector<Bitmap>& bitmaps);
+
+inline void SetPage(Bitmap& bitmap, uint64_t page) { bitmap[page / 64] |= 1ull << (page % 64); }
+inline bool TestPage(const Bitmap& bitmap, uint64_t page) {
+  return (bitmap[page / 64] >> (page % 64)) & 1;
+}
+
+// About fraction * pages pages, uniformly scattered.
+Bitmap RandomDirty(uint64_t pages, double fraction, std::mt19937_64& rng);
+// About fraction * pages pages in clusters of cluster_pages contiguous pages.
+Bitmap ClusteredDirty(uint64_t pages, double fraction, uint64_t cluster_pages,
+                      std::mt19937_64& rng);
+
+// Gives every dirty page new content: all zero with probability zero_fraction, else random.
+void Mutate(const RamBlock& block, const Bitmap& dirty, double zero_fraction, std::mt19937_64& rng);
+// Fills a whole range with pseudo-random bytes (fast; not cryptographic).
+void FillRandom(std::span<std::byte> bytes, uint64_t seed);
+
+}  // namespace ftvm::ram::testing
