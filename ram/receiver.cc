@@ -76,7 +76,7 @@ Result<void> RamReceiver::HandleCompletion(const rdma::Completion& completion) {
 Result<void> RamReceiver::Dispatch(Message& message) {
   if (auto* m = std::get_if<BlockTableRequest>(&message)) return OnBlockTable(*m);
   if (state_ == ReceiverState::kAwaitingSetup) {
-    return ftvm::Fail(ErrorCode::kProtocol, "message {} before the block table", message.index());
+    return ftvm::Fail(ErrorCode::kProtocol, "{} before the block table", MessageName(message));
   }
   if (auto* m = std::get_if<RegisterRequest>(&message)) return OnRegister(*m);
   if (auto* m = std::get_if<Unregister>(&message)) return OnUnregister(*m);
@@ -84,7 +84,7 @@ Result<void> RamReceiver::Dispatch(Message& message) {
   if (auto* m = std::get_if<DirtySet>(&message)) return OnDirtySet(*m);
   if (auto* m = std::get_if<Compress>(&message)) return OnCompress(*m);
   if (auto* m = std::get_if<CheckpointEnd>(&message)) return OnEnd(*m);
-  return ftvm::Fail(ErrorCode::kProtocol, "message {} is not for the secondary", message.index());
+  return ftvm::Fail(ErrorCode::kProtocol, "{} is not for the secondary", MessageName(message));
 }
 
 Result<void> RamReceiver::OnBlockTable(const BlockTableRequest& request) {

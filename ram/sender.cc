@@ -152,8 +152,7 @@ Result<void> RamSender::Dispatch() {
     } else if (auto* table = std::get_if<BlockTableResult>(&message); table && !table_result_) {
       table_result_ = std::move(*table);
     } else {
-      return Fail(ErrorCode::kProtocol, "unexpected ram message {} on the primary",
-                  message.index());
+      return Fail(ErrorCode::kProtocol, "unexpected {} on the primary", MessageName(message));
     }
   }
   return {};

@@ -231,6 +231,15 @@ Result<Message> DecodeBody(MessageType type, WireReader& r) {
 
 }  // namespace
 
+std::string_view MessageName(const Message& message) {
+  static constexpr std::string_view kNames[] = {
+      "BlockTableRequest", "BlockTableResult", "RegisterRequest", "RegisterResult",
+      "Unregister",        "Compress",         "CheckpointBegin", "DirtySet",
+      "CheckpointEnd",     "CheckpointAck"};
+  static_assert(std::size(kNames) == std::variant_size_v<Message>);
+  return kNames[message.index()];
+}
+
 bool IsRamMessage(std::span<const std::byte> message) {
   auto header = rdma::PeekHeader(message);
   return header && (header->type & 0xff00) == rdma::kMessageRangeRam;

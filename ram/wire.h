@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -127,6 +128,9 @@ inline constexpr size_t kRequestOverhead = rdma::kMessageHeaderBytes + 4;
 inline constexpr size_t kRegisteredChunkBytes = 12;
 inline constexpr size_t kDirtySetOverhead = rdma::kMessageHeaderBytes + 8 + 4 + 4 + 4;
 inline constexpr size_t kMaxChunksPerMessage = 4096;
+
+// "CheckpointBegin", ... for errors and logs.
+std::string_view MessageName(const Message& message);
 
 // True if the message carries a ram/ type (0x0100-0x01ff).
 bool IsRamMessage(std::span<const std::byte> message);
