@@ -1,8 +1,9 @@
 // Zero detection: runs that are entirely zero travel as a compress message (block, offset,
 // length) instead of data, in both registration modes; the receiver zeroes the range.
 //
-// IsZero() reads at memory bandwidth (measured in bench/ram/zero_bench.cc) and returns at the
-// first non-zero word, so random data costs one load per page. Pure functions; thread-safe.
+// IsZero() reads at memory bandwidth (bench/ram/zero_bench.cc measures it beside a plain read)
+// and returns at the first non-zero word, so random data costs one load per page. Pure
+// functions; thread-safe.
 #pragma once
 
 #include <cstddef>
