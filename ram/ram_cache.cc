@@ -13,7 +13,9 @@ namespace ftvm::ram {
 Result<RamCache> RamCache::Create(std::span<const RamBlock> guest) {
   FTVM_TRY(ValidateBlocks(guest));
   RamCache cache;
-  cache.guest_.assign(guest.begin(), guest.end());
+  // Built fresh, not assign()ed: GCC 12's TSan build warns (falsely) about a null string in the
+  // destruction path of vector::assign.
+  cache.guest_ = std::vector<RamBlock>(guest.begin(), guest.end());
   for (const RamBlock& block : guest) {
     FTVM_ASSIGN_OR_RETURN(Mapping memory, Mapping::Anonymous(block.length()));
     // Huge pages make the first touch of the cache (the first full checkpoint) ~4x faster; the

@@ -11,12 +11,8 @@ inline uint64_t Load(const std::byte* p) {
   return v;
 }
 
-}  // namespace
-
-// Two builds, picked at load time (ifunc): AVX2 where the CPU has it, SSE2 otherwise.
-[[gnu::target_clones("avx2", "default")]] bool IsZero(std::span<const std::byte> bytes) {
-  const std::byte* p = bytes.data();
-  size_t n = bytes.size();
+// The scan, built twice below: generic (SSE2) and AVX2.
+[[gnu::always_inline]] inline bool ScanZero(const std::byte* p, size_t n) {
   // Random data almost always fails on the first word: test it before setting up the loop.
   if (n >= 8) {
     if (Load(p) != 0) return false;
@@ -37,6 +33,25 @@ inline uint64_t Load(const std::byte* p) {
   for (; n >= 8; p += 8, n -= 8) acc |= Load(p);
   for (; n > 0; ++p, --n) acc |= static_cast<uint64_t>(*p);
   return acc == 0;
+}
+
+bool ScanZeroGeneric(const std::byte* p, size_t n) { return ScanZero(p, n); }
+[[gnu::target("avx2")]] bool ScanZeroAvx2(const std::byte* p, size_t n) { return ScanZero(p, n); }
+
+using ScanFn = bool (*)(const std::byte*, size_t);
+
+// Chosen on first use rather than by an ifunc (target_clones): ifunc resolvers run before the
+// sanitizer runtimes initialise and crash TSan builds.
+ScanFn ChooseScan() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") ? &ScanZeroAvx2 : &ScanZeroGeneric;
+}
+
+}  // namespace
+
+bool IsZero(std::span<const std::byte> bytes) {
+  static const ScanFn scan = ChooseScan();
+  return scan(bytes.data(), bytes.size());
 }
 
 }  // namespace ftvm::ram

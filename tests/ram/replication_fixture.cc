@@ -9,12 +9,9 @@ ReplicationPair::ReplicationPair(std::unique_ptr<rdma::Channel> primary,
                                  std::span<const BlockSpec> specs, ReceiverOptions receiver_options)
     : primary_channel_(std::move(primary)),
       secondary_channel_(std::move(secondary)),
-      primary_(MakeBlocks(specs)),
+      script_(specs),
       secondary_(MakeBlocks(specs)) {
-  for (size_t b = 0; b < specs.size(); ++b) {
-    FillRandom(primary_[b].view.host, 1000 + b);
-    FillRandom(secondary_[b].view.host, 2000 + b);
-  }
+  for (size_t b = 0; b < specs.size(); ++b) FillRandom(secondary_[b].view.host, 2000 + b);
   auto receiver =
       RamReceiver::Create(secondary_channel_.get(), Views(secondary_), receiver_options);
   FTVM_CHECK(receiver.has_value(), "{}", receiver.error().ToString());
@@ -31,18 +28,12 @@ ReplicationPair::~ReplicationPair() {
 
 Result<void> ReplicationPair::StartSender(SenderOptions options) {
   FTVM_ASSIGN_OR_RETURN(
-      sender_, RamSender::Start(primary_channel_.get(), Views(primary_), std::move(options)));
+      sender_, RamSender::Start(primary_channel_.get(), script_.views(), std::move(options)));
   return {};
 }
 
 Result<CheckpointSummary> ReplicationPair::Send(uint64_t id, const DirtyPattern& pattern) {
-  std::vector<Bitmap> dirty;
-  for (const TestBlock& b : primary_) {
-    const uint64_t pages = b.view.page_count();
-    dirty.push_back(pattern.clustered ? ClusteredDirty(pages, pattern.fraction, 37, rng_)
-                                      : RandomDirty(pages, pattern.fraction, rng_));
-    Mutate(b.view, dirty.back(), pattern.zero_fraction, rng_);
-  }
+  const std::vector<Bitmap> dirty = script_.Run(pattern);
   const auto spans = Spans(dirty);
   return sender_->SendCheckpoint(id, spans);
 }
@@ -53,11 +44,19 @@ Result<AckStatus> ReplicationPair::Round(uint64_t id, const DirtyPattern& patter
 }
 
 bool ReplicationPair::Mirrored() const {
-  for (size_t b = 0; b < primary_.size(); ++b) {
-    const auto& p = primary_[b].view.host;
+  for (size_t b = 0; b < secondary_.size(); ++b) {
+    const auto& p = script_.blocks()[b].view.host;
     if (std::memcmp(p.data(), secondary_[b].view.host.data(), p.size()) != 0) return false;
   }
   return true;
+}
+
+std::vector<std::vector<std::byte>> ReplicationPair::SnapshotPrimary() {
+  std::vector<std::vector<std::byte>> out;
+  for (const TestBlock& b : script_.blocks()) {
+    out.emplace_back(b.view.host.begin(), b.view.host.end());
+  }
+  return out;
 }
 
 std::vector<std::vector<std::byte>> ReplicationPair::SnapshotSecondary() const {

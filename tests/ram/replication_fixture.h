@@ -17,12 +17,6 @@
 
 namespace ftvm::ram::testing {
 
-struct DirtyPattern {
-  double fraction = 0.05;
-  bool clustered = false;
-  double zero_fraction = 0.2;
-};
-
 class ReplicationPair {
  public:
   // Takes both ends of a connected channel; blocks as in `specs` on both sides, the primary's
@@ -48,20 +42,19 @@ class ReplicationPair {
   RamSender& sender() { return *sender_; }
   RamReceiver& receiver() { return *receiver_; }
   SecondaryLoop& loop() { return *loop_; }
-  std::vector<TestBlock>& primary() { return primary_; }
-  std::mt19937_64& rng() { return rng_; }
+  std::vector<TestBlock>& primary() { return script_.blocks(); }
+  std::vector<std::vector<std::byte>> SnapshotPrimary();
   // Stops the secondary's loop (joins its thread): receiver() is then safe to inspect.
   void StopLoop() { loop_->Stop(); }
 
  private:
   std::unique_ptr<rdma::Channel> primary_channel_;
   std::unique_ptr<rdma::Channel> secondary_channel_;
-  std::vector<TestBlock> primary_;
+  PrimaryScript script_;
   std::vector<TestBlock> secondary_;
   std::unique_ptr<RamReceiver> receiver_;
   std::unique_ptr<SecondaryLoop> loop_;
   std::unique_ptr<RamSender> sender_;
-  std::mt19937_64 rng_{42};
 };
 
 }  // namespace ftvm::ram::testing

@@ -74,4 +74,20 @@ void Mutate(const RamBlock& block, const Bitmap& dirty, double zero_fraction,
   }
 }
 
+PrimaryScript::PrimaryScript(std::span<const BlockSpec> specs, uint64_t seed)
+    : blocks_(MakeBlocks(specs)), rng_(seed) {
+  for (size_t b = 0; b < blocks_.size(); ++b) FillRandom(blocks_[b].view.host, 1000 + b);
+}
+
+std::vector<Bitmap> PrimaryScript::Run(const DirtyPattern& pattern) {
+  std::vector<Bitmap> dirty;
+  for (const TestBlock& b : blocks_) {
+    const uint64_t pages = b.view.page_count();
+    dirty.push_back(pattern.clustered ? ClusteredDirty(pages, pattern.fraction, 37, rng_)
+                                      : RandomDirty(pages, pattern.fraction, rng_));
+    Mutate(b.view, dirty.back(), pattern.zero_fraction, rng_);
+  }
+  return dirty;
+}
+
 }  // namespace ftvm::ram::testing

@@ -46,4 +46,28 @@ void Mutate(const RamBlock& block, const Bitmap& dirty, double zero_fraction, st
 // Fills a whole range with pseudo-random bytes (fast; not cryptographic).
 void FillRandom(std::span<std::byte> bytes, uint64_t seed);
 
+struct DirtyPattern {
+  double fraction = 0.05;
+  bool clustered = false;
+  double zero_fraction = 0.2;
+};
+
+// The primary's guest in tests: blocks filled with seeded random data, and a deterministic
+// sequence of "guest runs" (pages dirtied and rewritten). Two scripts built with the same specs
+// and fed the same patterns hold byte-identical memory: a parent process can replay what a
+// child primary did before it was killed.
+class PrimaryScript {
+ public:
+  explicit PrimaryScript(std::span<const BlockSpec> specs, uint64_t seed = 42);
+  // Dirties and rewrites pages per `pattern`; returns the dirty bitmaps (one per block).
+  std::vector<Bitmap> Run(const DirtyPattern& pattern);
+  std::vector<TestBlock>& blocks() { return blocks_; }
+  const std::vector<TestBlock>& blocks() const { return blocks_; }
+  std::vector<RamBlock> views() const { return Views(blocks_); }
+
+ private:
+  std::vector<TestBlock> blocks_;
+  std::mt19937_64 rng_;
+};
+
 }  // namespace ftvm::ram::testing
