@@ -142,9 +142,9 @@ Result<void> WriteQueue::OnCompletion(rdma::Completion& c) {
   }
   const uint64_t seq = c.wr_id & kRamWrIdSeqMask;
   if (c.status != rdma::CompletionStatus::kSuccess) {
-    return Fail(CodeOf(c.status), "{} seq {} failed ({})",
+    return Fail(CodeOf(c.status), "{} seq {} failed: {}",
                 c.opcode == rdma::Opcode::kWrite ? "write" : "send", seq,
-                ErrorCodeName(CodeOf(c.status)));
+                rdma::CompletionStatusName(c.status));
   }
   Retire(seq);
   return {};

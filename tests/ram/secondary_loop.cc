@@ -29,6 +29,8 @@ void SecondaryLoop::SendForeignOnBegin(std::vector<std::byte> message) {
   foreign_ = std::move(message);
 }
 
+void SecondaryLoop::HoldFrom(uint64_t id) { hold_from_ = id; }
+
 std::vector<CommitSummary> SecondaryLoop::commits() const {
   std::lock_guard lock(mu_);
   return commits_;
@@ -83,6 +85,9 @@ void SecondaryLoop::Step(const rdma::Completion& c) {
     if (!error_) error_ = handled.error();
     return;
   }
+  seen_checkpoint_ = receiver_->checkpoint_id();
+  seen_state_ = receiver_->state();
+  if (observer_) observer_(receiver_->checkpoint_id(), receiver_->state());
   std::lock_guard lock(mu_);
   if (before == ReceiverState::kIdle && receiver_->state() == ReceiverState::kReceiving &&
       !foreign_.empty()) {
@@ -90,6 +95,7 @@ void SecondaryLoop::Step(const rdma::Completion& c) {
   }
   if (!receiver_->CheckpointReceived()) return;
   const uint64_t id = receiver_->checkpoint_id();
+  if (id >= hold_from_) return;
   if (discard_.count(id) != 0) {
     receiver_->Discard();
     discarded_.push_back(id);
@@ -98,6 +104,8 @@ void SecondaryLoop::Step(const rdma::Completion& c) {
   auto committed = receiver_->Commit({});
   if (committed) {
     commits_.push_back(*committed);
+    committed_ = committed->id;
+    seen_state_ = receiver_->state();
   } else if (!error_) {
     error_ = committed.error();
   }

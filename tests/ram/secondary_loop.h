@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -28,6 +29,18 @@ class SecondaryLoop {
 
   // Checkpoint ids to discard instead of committing; set before they arrive.
   void DiscardCheckpoint(uint64_t id);
+  // Checkpoints from `id` on are left complete but never committed (as when colo/ waits for
+  // device state that never comes).
+  void HoldFrom(uint64_t id);
+  // Called on the loop's thread after every ram/ message with the receiver's checkpoint id and
+  // state (set before Start()).
+  void SetObserver(std::function<void(uint64_t, ReceiverState)> observer) {
+    observer_ = std::move(observer);
+  }
+  // What the loop last saw (published after every message, readable from any thread).
+  uint64_t seen_checkpoint() const { return seen_checkpoint_.load(); }
+  ReceiverState seen_state() const { return seen_state_.load(); }
+  uint64_t committed() const { return committed_.load(); }
   // Messages of other layers (colo/) to send right after a checkpoint's Begin is handled.
   void SendForeignOnBegin(std::vector<std::byte> message);
 
@@ -44,9 +57,14 @@ class SecondaryLoop {
 
   rdma::Channel* channel_;
   RamReceiver* receiver_;
+  std::function<void(uint64_t, ReceiverState)> observer_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> foreign_received_{0};
+  std::atomic<uint64_t> seen_checkpoint_{0};
+  std::atomic<ReceiverState> seen_state_{ReceiverState::kAwaitingSetup};
+  std::atomic<uint64_t> committed_{0};
+  std::atomic<uint64_t> hold_from_{UINT64_MAX};
   mutable std::mutex mu_;
   std::set<uint64_t> discard_;
   std::vector<std::byte> foreign_;

@@ -74,6 +74,17 @@ void Mutate(const RamBlock& block, const Bitmap& dirty, double zero_fraction,
   }
 }
 
+std::vector<BlockSpec> E2eBlocks() {
+  return {{"pc.ram", (8 << 20) + 20 * 4096, 0}, {"vga", 256 << 10, 0xa0000}};
+}
+
+DirtyPattern RoundPattern(uint64_t round) {
+  static constexpr DirtyPattern kPatterns[] = {{0.1, true, 0.0},  {0.02, false, 0.1},
+                                               {0.3, true, 0.3},  {0.005, false, 0.0},
+                                               {0.6, false, 0.5}, {0.05, true, 0.9}};
+  return kPatterns[round % std::size(kPatterns)];
+}
+
 PrimaryScript::PrimaryScript(std::span<const BlockSpec> specs, uint64_t seed)
     : blocks_(MakeBlocks(specs)), rng_(seed) {
   for (size_t b = 0; b < blocks_.size(); ++b) FillRandom(blocks_[b].view.host, 1000 + b);

@@ -52,6 +52,13 @@ struct DirtyPattern {
   double zero_fraction = 0.2;
 };
 
+// The guest of the end-to-end tests (both processes of a kill test build the same one).
+std::vector<BlockSpec> E2eBlocks();
+
+// The pattern of round i (1-based) in multi-round tests: scattered and clustered, sparse and
+// dense, with and without zero pages.
+DirtyPattern RoundPattern(uint64_t round);
+
 // The primary's guest in tests: blocks filled with seeded random data, and a deterministic
 // sequence of "guest runs" (pages dirtied and rewritten). Two scripts built with the same specs
 // and fed the same patterns hold byte-identical memory: a parent process can replay what a
