@@ -111,6 +111,7 @@ Json CheckpointStatsToJson(const colo::StatsSnapshot& s) {
   for (colo::Phase phase : kPhases) out[std::string(colo::PhaseStatName(phase))] = s.avg(phase);
   out["dev_size"] = s.dev_size;
   out["ram_size"] = s.ram_size;
+  out["last_downtime"] = s.last_downtime_ns;  // beyond issue 6's names: for live views
   Json percentiles = {{"downtime", PercentilesToJson(s.downtime)}};
   for (colo::Phase phase : kPhases) {
     percentiles[std::string(colo::PhaseStatName(phase))] = PercentilesToJson(s.pct(phase));

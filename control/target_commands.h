@@ -2,7 +2,7 @@
 //   query-status        {"running", "status"}
 //   info_checkpoint     issue 6's stats (colo/stats.h): tot_num, tot_time, avg_time,
 //                       init_time, then per-checkpoint averages wait_time ... resume_time,
-//                       dev_size, ram_size (0 before the first checkpoint);
+//                       dev_size, ram_size (0 before the first checkpoint), last_downtime;
 //                       "percentiles" {downtime, wait_time, ..., resume_time: {p50, p99, max}};
 //                       "info" {status, total-time, ram {transferred, duplicate, normal,
 //                       normal-bytes, page-size, dirty-sync-count, dirty-pages-rate, mbps}}

@@ -60,6 +60,7 @@ TEST_F(TargetCommandsTest, InfoCheckpointMapsEverySnapshotFieldToIssue6Names) {
   s.dev_size = 1024;
   s.ram_size = 10240;
   s.downtime = {.p50 = 900, .p99 = 1500, .max = 1600};
+  s.last_downtime_ns = 1400;
   s.info = colo::MigrationInfo{.status = "colo",
                                .total_time_ms = 5000,
                                .transferred = 1 << 30,
@@ -78,6 +79,7 @@ TEST_F(TargetCommandsTest, InfoCheckpointMapsEverySnapshotFieldToIssue6Names) {
     "tot_num": 4, "tot_time": 4000, "avg_time": 1000, "init_time": 123456, "wait_time": 10,
     "stat_time": 11, "dev_time": 13, "ram_time": 12, "put_time": 14, "recv_time": 15,
     "load_time": 16, "resume_time": 17, "dev_size": 1024, "ram_size": 10240,
+    "last_downtime": 1400,
     "percentiles": {
       "downtime": {"p50": 900, "p99": 1500, "max": 1600},
       "wait_time": {"p50": 100, "p99": 200, "max": 300},
