@@ -45,7 +45,8 @@ Json TypedValue(std::string_view text) {
 Result<Json> ParseArguments(std::span<const std::string> words) {
   if (words.size() == 1 && words[0].starts_with('{')) {
     Result<Json> object = ParseJson(words[0]);
-    if (!object) return Fail(ErrorCode::kInvalidArgument, "arguments: {}", object.error().context());
+    if (!object)
+      return Fail(ErrorCode::kInvalidArgument, "arguments: {}", object.error().context());
     if (!object->is_object()) return Fail(ErrorCode::kInvalidArgument, "arguments: not an object");
     return object;
   }

@@ -17,7 +17,8 @@ uint64_t U(const Json& object, std::string_view key) {
   if (it == object.end()) return 0;
   if (it->is_number_unsigned()) return it->get<uint64_t>();
   if (it->is_number_integer()) return it->get<int64_t>() < 0 ? 0 : it->get<uint64_t>();
-  if (it->is_number_float()) return it->get<double>() < 0 ? 0 : static_cast<uint64_t>(it->get<double>());
+  if (it->is_number_float())
+    return it->get<double>() < 0 ? 0 : static_cast<uint64_t>(it->get<double>());
   return 0;
 }
 double D(const Json& object, std::string_view key) {
@@ -99,9 +100,10 @@ std::string CheckpointTable(const Json& s) {
       FormatBytes(U(s, "dev_size")), FormatBytes(U(s, "ram_size")));
   out += fmt::format("{:<9}{:>11}{:>11}{:>11}{:>11}\n", "phase", "average", "p50", "p99", "max");
   const Json& pct = Child(s, "percentiles");
-  for (const char* phase : {"downtime", "wait", "stat", "dev", "ram", "put", "recv", "load",
-                            "resume"}) {
-    const std::string key = phase == std::string_view("downtime") ? phase : fmt::format("{}_time", phase);
+  for (const char* phase :
+       {"downtime", "wait", "stat", "dev", "ram", "put", "recv", "load", "resume"}) {
+    const std::string key =
+        phase == std::string_view("downtime") ? phase : fmt::format("{}_time", phase);
     const Json& p = Child(pct, key);
     const std::string average = s.contains(key) ? FormatNanos(U(s, key)) : "-";
     out += fmt::format("{:<9}{:>11}{:>11}{:>11}{:>11}\n", phase, average, FormatNanos(U(p, "p50")),
@@ -113,10 +115,9 @@ std::string CheckpointTable(const Json& s) {
       "\nmigration  status {}, total-time {} ms, transferred {} ({:.1f} Mbps)\n"
       "           zero pages {}, normal pages {} ({}), page size {}\n"
       "           dirty syncs {}, dirty rate {} pages/s\n",
-      S(info, "status"), U(info, "total-time"),
-      FormatBytes(U(ram, "transferred")), D(ram, "mbps"), U(ram, "duplicate"), U(ram, "normal"),
-      FormatBytes(U(ram, "normal-bytes")), U(ram, "page-size"), U(ram, "dirty-sync-count"),
-      U(ram, "dirty-pages-rate"));
+      S(info, "status"), U(info, "total-time"), FormatBytes(U(ram, "transferred")), D(ram, "mbps"),
+      U(ram, "duplicate"), U(ram, "normal"), FormatBytes(U(ram, "normal-bytes")),
+      U(ram, "page-size"), U(ram, "dirty-sync-count"), U(ram, "dirty-pages-rate"));
   return out;
 }
 
@@ -159,8 +160,8 @@ std::string FormatEvent(const Json& event) {
   ::localtime_r(&seconds, &local);
   char when[32];
   ::strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &local);
-  std::string line = fmt::format("{}.{:03} {}", when, U(stamp, "microseconds") / 1000 % 1000,
-                                 S(event, "event"));
+  std::string line =
+      fmt::format("{}.{:03} {}", when, U(stamp, "microseconds") / 1000 % 1000, S(event, "event"));
   std::vector<std::pair<std::string, std::string>> fields;
   Flatten(Child(event, "data"), "", fields);
   for (const auto& [key, value] : fields) line += fmt::format(" {}={}", key, value);
@@ -175,7 +176,8 @@ std::string FormatWatchLine(const Json& colo_status, const Json& stats, const Js
   if (previous != nullptr && interval_s > 0) {
     const uint64_t before = U(*previous, "tot_num");
     const uint64_t now = U(stats, "tot_num");
-    rate = fmt::format("{:.0f}", static_cast<double>(now >= before ? now - before : 0) / interval_s);
+    rate =
+        fmt::format("{:.0f}", static_cast<double>(now >= before ? now - before : 0) / interval_s);
     const uint64_t bytes_before = U(Child(Child(*previous, "info"), "ram"), "transferred");
     const uint64_t bytes_now = U(Child(Child(stats, "info"), "ram"), "transferred");
     const uint64_t moved = bytes_now >= bytes_before ? bytes_now - bytes_before : 0;

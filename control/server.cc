@@ -76,28 +76,44 @@ void Server::Impl::Run() {
       Log().error("control socket: epoll_wait: {}; control socket disabled", std::strerror(errno));
       break;
     }
-    // Reset the wake-up counter before taking the queued events: an Emit() racing with us then
-    // either lands in this batch or leaves the counter set for the next epoll_wait (resetting
-    // it afterwards could swallow that Emit's wake-up).
-    for (int i = 0; i < n; ++i) {
-      if (events[static_cast<size_t>(i)].data.u64 == kWakeKey) {
-        uint64_t count = 0;
-        (void)!::read(wake_fd_.get(), &count, sizeof(count));
-      }
-    }
-    // Events go out before any request of this batch is handled, so a client negotiating now
-    // never receives an event emitted before it negotiated.
-    DeliverEvents();
-    for (int i = 0; i < n; ++i) {
-      const uint64_t key = events[static_cast<size_t>(i)].data.u64;
-      if (key == kListenKey) {
-        AcceptClients();
-      } else if (key != kWakeKey) {
-        HandleClientEvent(key, events[static_cast<size_t>(i)].events);
-      }
+    try {
+      HandleReadyFds(events.data(), n);
+    } catch (const std::exception& e) {
+      // Allocation failure outside any one client: nothing may unwind out of this thread.
+      Log().error("control socket: {}", e.what());
     }
   }
   Shutdown();
+}
+
+void Server::Impl::HandleReadyFds(const epoll_event* events, int count) {
+  // Reset the wake-up counter before taking the queued events: an Emit() racing with us then
+  // either lands in this batch or leaves the counter set for the next epoll_wait (resetting
+  // it afterwards could swallow that Emit's wake-up).
+  for (int i = 0; i < count; ++i) {
+    if (events[i].data.u64 == kWakeKey) {
+      uint64_t value = 0;
+      (void)!::read(wake_fd_.get(), &value, sizeof(value));
+    }
+  }
+  // Events go out before any request of this batch is handled, so a client negotiating now
+  // never receives an event emitted before it negotiated.
+  DeliverEvents();
+  for (int i = 0; i < count; ++i) {
+    const uint64_t key = events[i].data.u64;
+    if (key == kListenKey) {
+      AcceptClients();
+    } else if (key != kWakeKey) {
+      HandleClientEvent(key, events[i].events);
+    }
+  }
+}
+
+void Server::Impl::Join() {
+  if (!thread_.joinable()) return;
+  FTVM_CHECK(std::this_thread::get_id() != thread_.get_id(),
+             "control Server stopped from its own thread (a handler); signal the owner instead");
+  thread_.join();
 }
 
 ServerStats Server::Impl::Stats() const {

@@ -2,6 +2,7 @@
 // serving and closing clients). Private to control/.
 #pragma once
 
+#include <sys/epoll.h>
 #include <sys/types.h>
 
 #include <atomic>
@@ -32,9 +33,7 @@ class Server::Impl {
   Result<void> Open();
   void Run();
   void RequestStop();
-  void Join() {
-    if (thread_.joinable()) thread_.join();
-  }
+  void Join();
   void Emit(std::string_view name, const Json& data);
   ServerStats Stats() const;
   const std::string& path() const { return options_.socket_path; }
@@ -53,6 +52,7 @@ class Server::Impl {
   void DeliverEvents();
   ClientMap::iterator Refresh(ClientMap::iterator it);
   ClientMap::iterator CloseClient(ClientMap::iterator it, CloseReason reason);
+  void HandleReadyFds(const epoll_event* events, int count);
   void HandleClientEvent(uint64_t key, uint32_t events);
   void SetListening(bool on);
   void Shutdown();

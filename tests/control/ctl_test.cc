@@ -48,13 +48,13 @@ TEST(CtlFormatTest, NanosReadNaturally) {
 }
 
 TEST(CtlFormatTest, ObjectsBecomeKeyValueTablesWithDottedNestedKeys) {
-  EXPECT_EQ(FormatReturn("query-colo-status",
-                         Json::parse(R"({"mode": "secondary", "last-mode": "none",
+  EXPECT_EQ(
+      FormatReturn("query-colo-status", Json::parse(R"({"mode": "secondary", "last-mode": "none",
                                          "nested": {"a": 1, "b": [1, 2]}})")),
-            "mode       secondary\n"
-            "last-mode  none\n"
-            "nested.a   1\n"
-            "nested.b   [1,2]\n");
+      "mode       secondary\n"
+      "last-mode  none\n"
+      "nested.a   1\n"
+      "nested.b   [1,2]\n");
   EXPECT_EQ(FormatReturn("reset_checkpoint", Json::object()), "ok\n");
   EXPECT_EQ(FormatReturn("trace-event-list", Json::array()), "(none)\n");
 }
@@ -85,12 +85,12 @@ TEST(CtlFormatTest, InfoCheckpointIsAPhaseTable) {
                        "last pause 1.92 ms\n"),
             std::string::npos)
       << table;
-  EXPECT_NE(table.find("per checkpoint: device state 18.0 KiB, RAM 10.9 MiB\n"),
-            std::string::npos);
+  EXPECT_NE(table.find("per checkpoint: device state 18.0 KiB, RAM 10.9 MiB\n"), std::string::npos);
   EXPECT_NE(table.find("downtime           -    1.81 ms    1.92 ms    1.92 ms\n"),
             std::string::npos)
       << table;
-  EXPECT_NE(table.find("ram          1.30 ms    1.30 ms    1.40 ms    1.40 ms\n"), std::string::npos)
+  EXPECT_NE(table.find("ram          1.30 ms    1.30 ms    1.40 ms    1.40 ms\n"),
+            std::string::npos)
       << table;
   EXPECT_NE(table.find("status colo, total-time 565 ms, transferred 2.1 GiB (812.2 Mbps)"),
             std::string::npos)
