@@ -3,21 +3,21 @@
 
 #include "rdma/tcp/tcp_provider.h"
 #include "rdma/uri.h"
+#include "rdma/verbs/verbs_provider.h"
 
 namespace ftvm::rdma {
 namespace {
 
 // ---- SEAM(verbs) ------------------------------------------------------------------------------
-// The verbs provider (rdma/verbs/, libibverbs + librdmacm) plugs in here: replace these two
-// bodies with calls into it. Until then "rdma://" is kUnsupported, which the conformance suite
-// reports as a skip ("rdma:// needs the verbs provider").
-Result<std::unique_ptr<Channel>> ConnectVerbs(const HostPort& /*where*/,
-                                              const ChannelOptions& /*options*/) {
-  return Fail(ErrorCode::kUnsupported, "rdma:// needs the verbs provider");
+// The verbs provider (rdma/verbs/, libibverbs + librdmacm). Without an RDMA device it fails with
+// kUnsupported, which the conformance suite reports as a skip.
+Result<std::unique_ptr<Channel>> ConnectVerbs(const HostPort& where,
+                                              const ChannelOptions& options) {
+  return verbs::Connect(where, options);
 }
-Result<std::unique_ptr<Listener>> ListenVerbs(const HostPort& /*where*/,
-                                              const ChannelOptions& /*options*/) {
-  return Fail(ErrorCode::kUnsupported, "rdma:// needs the verbs provider");
+Result<std::unique_ptr<Listener>> ListenVerbs(const HostPort& where,
+                                              const ChannelOptions& options) {
+  return verbs::Listen(where, options);
 }
 // ---- end of SEAM(verbs) -----------------------------------------------------------------------
 
