@@ -1,11 +1,12 @@
 // Channel benchmark: each case beside a plain TCP socket doing the same sizes, measured in the
 // same run, over loopback, both ends in this process. Prints a markdown table.
 //
-//   build/bench/rdma/channel_bench [--uri tcp://127.0.0.1:0] [--transport tcp|verbs]
+//   build/bench/rdma/channel_bench [--uri tcp://127.0.0.1:0] [--transport tcp|verbs|auto]
 //       [--addr HOST] [--seconds S] [--streams N] [--only write4k,write64k,write1m,msg,lat]
 //
-// --transport verbs listens on rdma://HOST:0 (HOST from --addr, default 127.0.0.1); --uri
-// overrides both. The plain-socket ceiling always runs over loopback TCP.
+// --transport verbs listens on rdma://HOST:0 (HOST from --addr, default 127.0.0.1), and fails
+// clearly without an RDMA device; auto picks verbs when one is usable, else tcp (rdma/transport.h);
+// --uri overrides both. The plain-socket ceiling always runs over loopback TCP.
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -14,6 +15,7 @@
 #include "base/log.h"
 #include "base/strings.h"
 #include "bench/rdma/channel_cases.h"
+#include "rdma/transport.h"
 
 namespace ftvm::rdma::bench {
 namespace {
@@ -53,7 +55,9 @@ Result<Flags> ParseFlags(int argc, char** argv) {
     }
   }
   if (!uri_given) {
-    f.uri = fmt::format("{}://{}:0", transport == "verbs" ? "rdma" : "tcp", addr);
+    FTVM_ASSIGN_OR_RETURN(const Transport requested, ParseTransport(transport));
+    FTVM_ASSIGN_OR_RETURN(const TransportChoice choice, ResolveTransport(requested));
+    f.uri = TransportUri(choice.transport, HostPort{addr, 0});
   }
   return f;
 }
