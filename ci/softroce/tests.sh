@@ -34,3 +34,25 @@ lane_cmd rping 120 '
   rc=$?
   wait $server || rc=1
   exit $rc'
+
+# The verbs provider: its own device tests, then the provider-neutral conformance suite, the
+# same binary and tests the tcp provider passes (its peer process for kill/stop tests beside it).
+lane_gtest verbs_device rdma_verbs_device_test 300
+lane_helper rdma_test_peer
+lane_gtest verbs_conformance rdma_conformance_test 600 FTVM_TEST_PROVIDERS=verbs \
+  'FTVM_TEST_PEER=$LANE_BIN/rdma_test_peer'
+
+# The Channel benchmark over verbs: functional only (TCG speed means nothing, never quote it).
+lane_helper channel_bench
+lane_cmd channel_bench_verbs 120 '
+  "$LANE_BIN/channel_bench" --transport verbs --addr "$FTVM_TEST_RDMA_ADDR" --seconds 0.2 \
+    --only write64k,msg,lat \
+    >/tmp/bench.out 2>&1
+  rc=$?
+  cat /tmp/bench.out
+  [ $rc -eq 0 ] && grep -q "^Channel verbs" /tmp/bench.out'
+
+# Hooks for later issues (uncomment as they land; each needs its rdma:// variant to read
+# FTVM_TEST_RDMA_ADDR):
+# lane_gtest ram_e2e_rdma ram_e2e_test 600 FTVM_TEST_PROVIDERS=verbs
+# lane_gtest colo_e2e_rdma colo_e2e_test 900 FTVM_TEST_PROVIDERS=verbs
