@@ -28,14 +28,14 @@ wanted_modules=(rdma_rxe rdma_ucm ib_uverbs veth crc32_generic)
 
 newest_cached() {
   find "$cache" -mindepth 2 -maxdepth 2 -name version -printf '%T@ %h\n' 2>/dev/null |
-    sort -rn | head -1 | cut -d' ' -f2-
+    sort -rn | awk 'NR == 1 { print substr($0, index($0, " ") + 1) }'
 }
 
 # Echoes "package version" of the kernel that linux-image-amd64 depends on.
 current_package() {
   local pkg ver
   pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
-        sed -n 's/^ *Depends: \(linux-image-6\.[^ ]*-amd64\)$/\1/p' | head -1)
+        sed -n 's/^ *Depends: \(linux-image-6\.[^ ]*-amd64\)$/\1/p' | sed -n 1p)
   [ -n "$pkg" ] || return 1
   ver=$(apt-cache policy "$pkg" 2>/dev/null | sed -n 's/^ *Candidate: //p')
   [ -n "$ver" ] && [ "$ver" != "(none)" ] || return 1
@@ -49,7 +49,7 @@ unpack() {
   trap 'rm -rf "$tmp"' RETURN
   root=$tmp/root
   dpkg-deb -x "$deb" "$root"
-  release=$(ls "$root/lib/modules" | head -1)
+  release=$(ls "$root/lib/modules" | sed -n 1p)
   [ -n "$release" ] || { log "no modules in $deb"; return 1; }
   depmod -b "$root" "$release"
   mkdir -p "$tmp/entry/modules"

@@ -47,7 +47,7 @@ lane_gtest() {  # NAME BINARY TIMEOUT_S [VAR=value ...]
 
 # Finds a built binary by file name under a build directory (skipping the lane's own files).
 lane_find_binary() {  # BUILD-DIR NAME
-  find "$1" -path "$1/softroce" -prune -o -type f -name "$2" -perm -u+x -print | head -1
+  find "$1" -path "$1/softroce" -prune -o -type f -name "$2" -perm -u+x -print -quit
 }
 
 # shellcheck source=tests.sh

@@ -38,13 +38,13 @@ load_rxe() {
 }
 
 # The rxe device already bound to netdev $1, if any.
-rxe_on() { rdma link show 2>/dev/null | awk -v dev="$1" '$NF == dev { split($2, a, "/"); print a[1]; exit }'; }
+rxe_on() { rdma link show 2>/dev/null | awk -v dev="$1" '$NF == dev && !n++ { split($2, a, "/"); print a[1] }'; }
 
 case "$mode" in
   --netdev)
     [ $# -eq 3 ] || usage
     netdev=$3
-    addr=$(ip -4 -o addr show dev "$netdev" 2>/dev/null | awk '{ split($4, a, "/"); print a[1]; exit }')
+    addr=$(ip -4 -o addr show dev "$netdev" 2>/dev/null | awk '!n++ { split($4, a, "/"); print a[1] }')
     [ -n "$addr" ] || die "$netdev has no IPv4 address"
     if [ -z "$(rxe_on "$netdev")" ]; then
       load_rxe

@@ -53,12 +53,15 @@ build_initramfs() {
     copy_with_libs "$tool"
   done
   # libibverbs loads its device providers with dlopen(), which ldd cannot see.
-  provider=$(ls /usr/lib/*/libibverbs/librxe-rdmav*.so 2>/dev/null | head -1)
+  local providers=(/usr/lib/*/libibverbs/librxe-rdmav*.so)
+  provider=${providers[0]}
+  [ -e "$provider" ] || provider=""
   [ -n "$provider" ] || die "no rxe provider (librxe-rdmav*.so from ibverbs-providers)"
   copy_with_libs "$provider"
   cp /etc/libibverbs.d/rxe.driver "$root/etc/libibverbs.d/"
   # glibc dlopen()s libgcc_s for thread cancellation and unwinding.
-  path=$(ldconfig -p | awk '/libgcc_s\.so\.1 .*x86-64/ { print $NF; exit }')
+  # (No early exit in these pipelines: under pipefail the writer would die of SIGPIPE.)
+  path=$(ldconfig -p | awk '/libgcc_s\.so\.1 .*x86-64/ && !n++ { print $NF }')
   [ -n "$path" ] && copy_with_libs "$path"
   for bin in "${lane_binaries[@]}"; do
     path=$(lane_find_binary "$build" "$bin")
