@@ -52,7 +52,13 @@ lane_cmd channel_bench_verbs 120 '
   cat /tmp/bench.out
   [ $rc -eq 0 ] && grep -q "^Channel verbs" /tmp/bench.out'
 
-# Hooks for later issues (uncomment as they land; each needs its rdma:// variant to read
-# FTVM_TEST_RDMA_ADDR):
-# lane_gtest ram_e2e_rdma ram_e2e_test 600 FTVM_TEST_PROVIDERS=verbs
-# lane_gtest colo_e2e_rdma colo_e2e_test 900 FTVM_TEST_PROVIDERS=verbs
+# ram/ replication end to end over rdma:// (issue 4): faults in every phase, and a SIGKILLed
+# peer process.
+lane_gtest ram_e2e_verbs ram_e2e_test 600 FTVM_TEST_PROVIDERS=verbs
+lane_helper ram_test_peer
+lane_gtest ram_kill_verbs ram_kill_test 300 FTVM_TEST_PROVIDERS=verbs \
+  'FTVM_RAM_TEST_PEER=$LANE_BIN/ram_test_peer'
+
+# Hook for later issues (uncomment as it lands; it must read FTVM_TEST_PROVIDERS and
+# FTVM_TEST_RDMA_ADDR like the tests above):
+# lane_gtest colo_e2e_verbs colo_e2e_test 900 FTVM_TEST_PROVIDERS=verbs

@@ -91,9 +91,10 @@ class VerbsChannel final : public Channel {
     uint64_t wr_id = 0;
     Opcode opcode = Opcode::kWrite;
     CompletionStatus status = CompletionStatus::kSuccess;
-    uint64_t ordinal = 0;    // send side: frees user slots through this request
-    int32_t recv_slot = -1;  // kRecv: the buffer holding the message
-    uint32_t length = 0;     // kRecv: payload bytes
+    uint64_t ordinal = 0;         // send side: frees user slots through this request
+    int32_t recv_slot = -1;       // kRecv: the buffer holding the message
+    uint32_t length = 0;          // kRecv: payload bytes
+    bool awaits_verdict = false;  // a remote access error that may be the peer's death
   };
   struct UserRegion {
     MemoryRegion region;
@@ -121,7 +122,10 @@ class VerbsChannel final : public Channel {
   size_t DeliverLocked(std::span<Completion> out);
   void FinishFlushLocked();
   bool DrainedLocked() const { return ready_.empty() && ring_.empty() && held_.empty(); }
-  void FailLocked(Error error, ChannelState next);
+  void FailLocked(Error error, ChannelState next, bool disconnect = true);
+  void DisconnectLocked();
+  void StartAccessVerdictLocked();
+  void ResolveAccessVerdictLocked(bool peer_disconnected);
 
   // verbs_progress.cc: the progress thread.
   void ProgressLoop();
@@ -163,6 +167,9 @@ class VerbsChannel final : public Channel {
   uint64_t last_rx_ns_ = 0;  // last message from the peer
   uint64_t last_tx_ns_ = 0;  // last message to the peer
   bool goodbye_done_ = false;
+  bool disconnected_ = false;            // we called rdma_disconnect
+  bool access_verdict_pending_ = false;  // see StartAccessVerdictLocked
+  uint64_t access_verdict_at_ns_ = 0;
   std::vector<ibv_send_wr> wr_scratch_;
   std::vector<ibv_sge> sge_scratch_;
 

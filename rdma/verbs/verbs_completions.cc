@@ -15,6 +15,9 @@ namespace {
 // After the channel failed, how long outstanding work requests may take to come back flushed
 // before they are reported flushed anyway (the device should flush them at once).
 constexpr uint64_t kFlushGraceNs = 2'000'000'000;
+// How long a remote access error waits for the disconnect that would mean the peer died
+// (bounded by half the peer timeout).
+constexpr uint64_t kAccessVerdictNs = 500'000'000;
 }  // namespace
 
 void VerbsChannel::HarvestLocked() {
@@ -52,12 +55,14 @@ void VerbsChannel::OnSendCompletionLocked(uint64_t seq, int wc_status, uint32_t 
       // The first failure: the queue pair is now in the error state. A flush while we still
       // thought we were connected means it went there for a reason we did not see (the peer
       // broke the connection, e.g. by violating our memory's access rights).
-      const ErrorCode code =
-          status == CompletionStatus::kFlushed ? ErrorCode::kPeerLost : WcStatusError(wc_status);
+      const bool flushed = status == CompletionStatus::kFlushed;
+      const ErrorCode code = flushed ? ErrorCode::kPeerLost : WcStatusError(wc_status);
+      const bool access = code == ErrorCode::kRemoteAccess;
       FailLocked(Error(code, fmt::format("{} failed: {} (vendor error {:#x})",
                                          entry.kind == WrKind::kWrite ? "RDMA WRITE" : "SEND",
                                          WcStatusText(wc_status), vendor_err)),
-                 ChannelState::kError);
+                 ChannelState::kError, /*disconnect=*/!flushed && !access);
+      if (access) StartAccessVerdictLocked();
     }
     if (entry.kind == WrKind::kInternal) {
       if (entry.message == MessageKind::kGoodbye) goodbye_done_ = true;
@@ -66,7 +71,8 @@ void VerbsChannel::OnSendCompletionLocked(uint64_t seq, int wc_status, uint32_t 
           Ready{.wr_id = entry.wr_id,
                 .opcode = entry.kind == WrKind::kWrite ? Opcode::kWrite : Opcode::kSend,
                 .status = status,
-                .ordinal = entry.ordinal});
+                .ordinal = entry.ordinal,
+                .awaits_verdict = access_verdict_pending_ && status != CompletionStatus::kFlushed});
     }
   }
 }
@@ -83,8 +89,11 @@ void VerbsChannel::OnRecvCompletionLocked(uint32_t slot, int wc_status, uint32_t
                        fmt::format("receive failed: {}", WcStatusText(wc_status))),
                  ChannelState::kError);
     } else if (state_ == ChannelState::kConnected) {
+      // Our queue pair failed for a reason we did not see: the peer broke it (e.g. a write
+      // violating our memory's access rights). Keep the connection until closed, so the peer
+      // can tell this from our death (see StartAccessVerdictLocked).
       FailLocked(Error(ErrorCode::kPeerLost, "the queue pair entered the error state"),
-                 ChannelState::kError);
+                 ChannelState::kError, /*disconnect=*/false);
     }
     return;
   }
@@ -123,7 +132,7 @@ void VerbsChannel::OnRecvCompletionLocked(uint32_t slot, int wc_status, uint32_t
 
 size_t VerbsChannel::DeliverLocked(std::span<Completion> out) {
   size_t n = 0;
-  while (n < out.size() && !ready_.empty()) {
+  while (n < out.size() && !ready_.empty() && !ready_.front().awaits_verdict) {
     const Ready r = ready_.front();
     ready_.pop_front();
     Completion& c = out[n++];
@@ -173,7 +182,7 @@ void VerbsChannel::FinishFlushLocked() {
   held_.clear();
 }
 
-void VerbsChannel::FailLocked(Error error, ChannelState next) {
+void VerbsChannel::FailLocked(Error error, ChannelState next, bool disconnect) {
   if (state_ != ChannelState::kConnected) return;
   if (next == ChannelState::kClosed && error.code() == ErrorCode::kClosed) {
     Log().info("verbs {} -> {}: {}", info_.local_uri, info_.peer_uri, error.ToString());
@@ -183,9 +192,51 @@ void VerbsChannel::FailLocked(Error error, ChannelState next) {
   state_ = next;
   error_ = std::move(error);
   failed_at_ns_ = MonotonicNs();
+  if (disconnect) {
+    DisconnectLocked();
+  } else {
+    // Flush what is outstanding without telling the peer yet.
+    ibv_qp_attr attr{};
+    attr.qp_state = IBV_QPS_ERR;
+    (void)ibv_modify_qp(qp_.qp(), &attr, IBV_QP_STATE);
+  }
+  cv_.notify_all();
+}
+
+void VerbsChannel::DisconnectLocked() {
+  if (disconnected_) return;
+  disconnected_ = true;
   // Moves the QP to the error state (every outstanding request comes back flushed) and tells
   // the peer (DREQ), which sees a disconnect.
   (void)rdma_disconnect(id_.get());
+}
+
+// A remote access error is either ours (a bad key, range or right: the peer is alive and keeps
+// the connection, see OnRecvCompletionLocked) or the peer's death: a killed process loses its
+// memory registrations before its connection, so writes in flight fail with remote access
+// errors and a disconnect follows. Which one is decided by waiting a little for that disconnect
+// (ResolveAccessVerdictLocked); until then the failed completion and the sticky error wait.
+void VerbsChannel::StartAccessVerdictLocked() {
+  access_verdict_pending_ = true;
+  const uint64_t grace = std::min<uint64_t>(peer_timeout_ns_ / 2, kAccessVerdictNs);
+  access_verdict_at_ns_ = MonotonicNs() + grace;
+}
+
+void VerbsChannel::ResolveAccessVerdictLocked(bool peer_disconnected) {
+  if (!access_verdict_pending_) return;
+  if (!peer_disconnected && MonotonicNs() < access_verdict_at_ns_) return;
+  access_verdict_pending_ = false;
+  if (peer_disconnected) {
+    Log().warn("verbs {} -> {}: the remote access error was the peer going away", info_.local_uri,
+               info_.peer_uri);
+    error_ = Error(ErrorCode::kPeerLost,
+                   "the peer went away: its memory vanished under a write, then it disconnected");
+    for (Ready& r : ready_) {
+      if (r.awaits_verdict) r.status = CompletionStatus::kPeerLost;
+    }
+  }
+  for (Ready& r : ready_) r.awaits_verdict = false;
+  DisconnectLocked();
   cv_.notify_all();
 }
 
@@ -194,9 +245,12 @@ Result<size_t> VerbsChannel::Poll(std::span<Completion> out, Nanos timeout) {
   std::unique_lock lock(mu_);
   for (;;) {
     HarvestLocked();
+    ResolveAccessVerdictLocked(/*peer_disconnected=*/false);
     FinishFlushLocked();
     if (const size_t n = DeliverLocked(out); n > 0) return n;
-    if (state_ != ChannelState::kConnected && DrainedLocked()) return std::unexpected(*error_);
+    if (state_ != ChannelState::kConnected && DrainedLocked() && !access_verdict_pending_) {
+      return std::unexpected(*error_);
+    }
     if (deadline.expired()) return 0;
     if (options_.busy_poll) {
       lock.unlock();

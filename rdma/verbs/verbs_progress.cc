@@ -15,6 +15,7 @@ VerbsChannel::~VerbsChannel() {
   if (state() == ChannelState::kConnected) Close();
   {
     std::lock_guard lock(mu_);
+    DisconnectLocked();  // a channel that failed without telling the peer tells it now
     stop_ = true;
   }
   Wake();
@@ -53,6 +54,7 @@ void VerbsChannel::ProgressLoop() {
     HarvestLocked();
     if ((fds[1].revents & POLLIN) != 0) OnCmEventsLocked();
     if (state_ == ChannelState::kConnected) KeepaliveLocked(MonotonicNs());
+    ResolveAccessVerdictLocked(/*peer_disconnected=*/false);
     if (!ready_.empty() || state_ != ChannelState::kConnected) cv_.notify_all();
   }
 }
@@ -79,9 +81,13 @@ void VerbsChannel::OnCmEventsLocked() {
       case RDMA_CM_EVENT_DISCONNECTED:
         // A goodbye that arrived just before is in the CQ: take it first, so an orderly close
         // is reported as such.
-        HarvestLocked();
-        FailLocked(Error(ErrorCode::kPeerLost, "the peer disconnected without closing"),
-                   ChannelState::kError);
+        {
+          const bool by_us = disconnected_;  // then this is the answer to our own DREQ
+          HarvestLocked();
+          FailLocked(Error(ErrorCode::kPeerLost, "the peer disconnected without closing"),
+                     ChannelState::kError);
+          ResolveAccessVerdictLocked(/*peer_disconnected=*/!by_us);
+        }
         break;
       case RDMA_CM_EVENT_DEVICE_REMOVAL:
         FailLocked(Error(ErrorCode::kPeerLost, "the RDMA device was removed"),
@@ -113,6 +119,7 @@ void VerbsChannel::Close() {
   std::unique_lock lock(mu_);
   if (state_ != ChannelState::kConnected) {
     state_ = ChannelState::kClosed;
+    DisconnectLocked();
     return;
   }
   // The goodbye follows every message already on the queue (RC order); wait until the peer's
@@ -133,6 +140,7 @@ void VerbsChannel::Shutdown() {
     FailLocked(Error(ErrorCode::kAborted, "channel shut down"), ChannelState::kClosed);
   } else {
     state_ = ChannelState::kClosed;
+    DisconnectLocked();
   }
   cv_.notify_all();
 }
