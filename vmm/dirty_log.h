@@ -4,7 +4,8 @@
 //   kRing           KVM_CAP_DIRTY_LOG_RING(_ACQ_REL): per-vCPU rings of dirty GFNs; cost
 //                   proportional to the pages dirtied; a full ring exits to the vCPU thread,
 //                   which drains it into pending bitmaps (DrainRing)
-// kAuto picks the ring when KVM offers it, else manual protect, else classic.
+// kAuto picks manual protect when KVM offers it, else classic (the ring only when forced: see
+// ChooseMode in dirty_log.cc for the measurements behind this).
 //
 // Harvest() returns, per block (index = block index), a bitmap of the pages the guest wrote
 // since Start() or the previous Harvest(), in ftvm's format (guest_memory.h), and re-arms
@@ -36,6 +37,13 @@ Result<DirtyMode> ParseDirtyMode(std::string_view text);
 
 using DirtyBitmaps = std::vector<std::vector<uint64_t>>;
 
+struct DirtyLogStats {
+  uint64_t harvests = 0;
+  uint64_t harvest_ns = 0;
+  uint64_t ring_full_drains = 0;    // kRing: drains done by vCPU threads on a full ring
+  uint64_t ring_full_drain_ns = 0;  // ... and their total time (work a harvest did not do)
+};
+
 class DirtyLog {
  public:
   // Chooses and prepares the mode. Must run before any vCPU exists (the ring is a VM
@@ -58,6 +66,8 @@ class DirtyLog {
   // active.
   Result<void> Harvest(DirtyBitmaps& out);
 
+  DirtyLogStats stats() const;
+
   // Moves a vCPU's ring into the pending bitmaps and resets the rings (KVM_EXIT_DIRTY_RING_FULL).
   Result<void> DrainRing(Vcpu& vcpu);
 
@@ -75,8 +85,9 @@ class DirtyLog {
   const DirtyMode mode_;
   const uint32_t ring_entries_;
   std::vector<Vcpu*> vcpus_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   bool active_ = false;
+  DirtyLogStats stats_;
   std::vector<uint32_t> ring_fetch_;  // per vCPU: next ring index to look at
   DirtyBitmaps pending_;              // kRing: pages drained but not yet harvested
 };

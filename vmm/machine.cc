@@ -188,6 +188,7 @@ DirtyMode Machine::dirty_mode() const { return dirty_log_->mode(); }
 Result<void> Machine::StartDirtyLog() { return dirty_log_->Start(); }
 Result<void> Machine::StopDirtyLog() { return dirty_log_->Stop(); }
 Result<void> Machine::HarvestDirty(DirtyBitmaps& out) { return dirty_log_->Harvest(out); }
+DirtyLogStats Machine::dirty_stats() const { return dirty_log_->stats(); }
 
 RingStats Machine::ring_stats() const { return ring_ ? ring_->stats() : RingStats{}; }
 
@@ -222,9 +223,12 @@ Result<uint32_t> Machine::WaitForExit(Nanos timeout) {
   const bool done = control_->WaitUntil(
       [](const ControlStatus& s) { return s.exited || s.aborted; }, Deadline(timeout));
   if (auto e = error()) return Fail(*e);
-  if (!done)
+  if (!done) {
     return Fail(ErrorCode::kTimeout, "guest still running after {} ms",
                 std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count());
+  }
+  // The exiting vCPU thread may still be on its way out: wait until none is in the guest.
+  FTVM_TRY(Pause());
   return control_->status().exit_code;
 }
 

@@ -74,12 +74,14 @@ class Machine {
   // Per block (index as in ram_blocks()): pages written since the last harvest. Pause first
   // for an exact cut (see dirty_log.h).
   Result<void> HarvestDirty(DirtyBitmaps& out);
+  DirtyLogStats dirty_stats() const;
 
   // ---- run control (pause/resume return once every vCPU acknowledged, or kTimeout)
   Result<void> Resume(Nanos timeout = std::chrono::seconds(2));
   Result<void> Pause(Nanos timeout = std::chrono::seconds(2));
   bool paused() const { return paused_; }
-  // The guest's exit code once it wrote one; kTimeout, or the vCPU's error if one failed.
+  // The guest's exit code once it wrote one (the VM is then paused: safe to save or
+  // snapshot); kTimeout, or the vCPU's error if one failed.
   Result<uint32_t> WaitForExit(Nanos timeout);
   // The first vCPU failure, if any.
   std::optional<Error> error() const;
