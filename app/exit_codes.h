@@ -1,0 +1,23 @@
+// What `ftvm`'s exit status means (documented in `ftvm --help` and docs/operations.md).
+// `run` and `restore` pass the guest's own exit code through when it is below 64.
+#pragma once
+
+#include "base/result.h"
+
+namespace ftvm::app {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitGuestMax = 63;      // guest codes above this are reported as 63
+inline constexpr int kExitUsage = 64;         // bad flags or arguments
+inline constexpr int kExitDataError = 65;     // a corrupt or mismatched snapshot/state
+inline constexpr int kExitUnavailable = 69;   // no usable /dev/kvm or a missing capability
+inline constexpr int kExitSoftware = 70;      // any other VMM failure
+inline constexpr int kExitIo = 74;            // reading or writing a file failed
+inline constexpr int kExitGuestCrashed = 75;  // the guest died (triple fault, internal error)
+inline constexpr int kExitTimeout = 124;      // --timeout passed with the guest still running
+inline constexpr int kExitInterrupted = 130;  // SIGINT/SIGTERM
+
+// The exit status for a failed operation, by its error category.
+int ExitCodeFor(const Error& error);
+
+}  // namespace ftvm::app

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# End-to-end checks of the `ftvm` binary: exit statuses, snapshot and restore.
+# Usage: cli_test.sh PATH/TO/ftvm. Exits 77 (ctest: skipped) without a usable /dev/kvm.
+set -uo pipefail
+ftvm=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+expect() {  # expect STATUS DESCRIPTION command...
+  local want=$1 what=$2; shift 2
+  "$@" >"$tmp/out" 2>&1
+  local got=$?
+  if [ "$got" -ne "$want" ]; then
+    echo "FAIL: $what: exit $got, expected $want"; sed 's/^/    /' "$tmp/out"; failures=$((failures + 1))
+  else
+    echo "ok: $what"
+  fi
+}
+
+expect 0 "help" "$ftvm" --help
+expect 64 "unknown flag" "$ftvm" run --bogus
+expect 0 "guest list" "$ftvm" guests
+grep -q dirtier "$tmp/out" || { echo "FAIL: guests does not list dirtier"; failures=$((failures + 1)); }
+if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
+  echo "SKIPPED: no usable /dev/kvm"
+  exit 77
+fi
+expect 0 "counter runs to completion" "$ftvm" run -g counter -q -- iterations=1000000
+expect 64 "unknown guest" "$ftvm" run -g nope
+expect 64 "bad RAM size" "$ftvm" run -m 3M
+expect 124 "timeout" "$ftvm" run -g counter -q --timeout 300ms
+expect 75 "crashing guest" "$ftvm" run -g counter -q -- crash=1
+expect 3 "guest exit code passes through" "$ftvm" run -g dirtier -q -- start=1G
+expect 0 "snapshot" "$ftvm" run -g counter -q --snapshot "$tmp/c.snap" --snapshot-after 300ms \
+  -- interval_ms=50
+expect 124 "restore and continue" "$ftvm" restore "$tmp/c.snap" --timeout 300ms
+printf 'garbage' >"$tmp/bad.snap"
+expect 65 "corrupt snapshot refused" "$ftvm" restore "$tmp/bad.snap"
+expect 74 "missing snapshot" "$ftvm" restore "$tmp/missing.snap"
+echo "$failures failed"
+[ "$failures" -eq 0 ]
