@@ -108,7 +108,13 @@ Result<void> DirtyLog::Start() {
   std::lock_guard lock(mu_);
   if (active_) return {};
   ResetPending();
-  ring_fetch_.assign(vcpus_.size(), 0);
+  if (mode_ == DirtyMode::kRing) {
+    // Entries left from an earlier Start/Stop period: consume them (in order, as KVM
+    // requires) and forget them.
+    for (Vcpu* vcpu : vcpus_) FTVM_TRY(DrainRingLocked(*vcpu));
+    FTVM_TRY(vm_.ResetDirtyRings());
+  }
+  ResetPending();
   FTVM_TRY_CTX(SetLogging(true), "start dirty logging");
   active_ = true;
   return {};

@@ -55,7 +55,10 @@ class DirtyLog {
   // Entries per vCPU ring to map (0 unless kRing).
   uint32_t ring_entries() const { return ring_entries_; }
   // The vCPUs whose rings to drain (kRing). Call once, before Start().
-  void AttachVcpus(std::vector<Vcpu*> vcpus) { vcpus_ = std::move(vcpus); }
+  void AttachVcpus(std::vector<Vcpu*> vcpus) {
+    vcpus_ = std::move(vcpus);
+    ring_fetch_.assign(vcpus_.size(), 0);  // KVM's ring indices only ever move forward
+  }
 
   // Turns logging on for every block (KVM_MEM_LOG_DIRTY_PAGES); forgets earlier dirt.
   Result<void> Start();

@@ -96,4 +96,15 @@ class Hasher {
   XXH3_state_t* state_;
 };
 
+struct Header {
+  uint64_t state_bytes = 0;
+  uint64_t checksum = 0;
+  std::vector<BlockEntry> blocks;
+};
+
+// Parses and validates the header page of a snapshot of `file_bytes` bytes: magic, version,
+// header checksum, and that every region lies inside the file, in order, without overlap.
+// kCorrupt otherwise. Fuzzed by fuzz/snapshot_header_fuzz.cc.
+Result<Header> DecodeHeader(std::span<const std::byte> page, uint64_t file_bytes);
+
 }  // namespace ftvm::vmm::snapshot_format

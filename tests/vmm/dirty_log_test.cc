@@ -99,6 +99,50 @@ TEST_P(DirtyLogTest, ReportsExactlyThePagesTheGuestWrote) {
   EXPECT_EQ(*code, 0u);
 }
 
+// Pages written while logging is stopped are not reported after it restarts; what is
+// written after the restart is, exactly.
+TEST_P(DirtyLogTest, RestartForgetsWhatWasWrittenWhileStopped) {
+  FTVM_REQUIRE_KVM();
+  const Case c = GetParam();
+  MachineConfig config = TestConfig(
+      "dirtier",
+      fmt::format("start={} size={} round_pages={}", kStart, kPages * kPageSize, c.round_pages));
+  config.dirty_mode = c.mode;
+  config.dirty_ring_entries = c.ring_entries;
+  auto made = Machine::Create(config);
+  ASSERT_TRUE(made.has_value()) << made.error().ToString();
+  Machine& vm = **made;
+  auto* mailbox = reinterpret_cast<ftvm_mailbox*>(vm.AbiPage(FTVM_MAILBOX_GPA).data());
+  auto finish_round = [&](uint64_t round) {
+    ASSERT_TRUE(vm.control().WaitUntil(
+        [&](const ControlStatus& s) { return s.last_work_done == round || s.aborted; },
+        Deadline(seconds(20))));
+    ASSERT_TRUE(vm.Pause().has_value());
+  };
+  ASSERT_TRUE(vm.StartDirtyLog().has_value());
+  ASSERT_TRUE(vm.Resume().has_value());
+  finish_round(1);  // written with logging on, never harvested
+  ASSERT_TRUE(vm.StopDirtyLog().has_value());
+  mailbox->go = 1;
+  ASSERT_TRUE(vm.Resume().has_value());
+  finish_round(2);  // written with logging off
+  ASSERT_TRUE(vm.StartDirtyLog().has_value());
+  mailbox->go = 2;
+  ASSERT_TRUE(vm.Resume().has_value());
+  finish_round(3);
+  DirtyBitmaps bitmaps;
+  ASSERT_TRUE(vm.HarvestDirty(bitmaps).has_value());
+  const auto expected = WalkPages(1, 2 * c.round_pages, c.round_pages);
+  std::set<uint64_t> in_range;
+  for (uint64_t p : DirtyGpaPages(vm.ram_blocks()[0], bitmaps[0])) {
+    if (p >= kStart / kPageSize) in_range.insert(p);
+  }
+  EXPECT_EQ(in_range, std::set<uint64_t>(expected.begin(), expected.end()));
+  mailbox->stop = 1;
+  ASSERT_TRUE(vm.Resume().has_value());
+  EXPECT_TRUE(vm.WaitForExit(seconds(10)).has_value());
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, DirtyLogTest,
                          ::testing::Values(Case{DirtyMode::kClassic, 0, 300},
                                            Case{DirtyMode::kManualProtect, 0, 300},
