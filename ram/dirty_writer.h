@@ -89,6 +89,7 @@ class DirtyWriter {
   RamStats* stats_;
   uint64_t checkpoint_ = 0;
   Compress compress_;
+  uint64_t compress_bytes_ = 0;  // bytes the pending Compress message covers
   std::unordered_map<uint32_t, std::vector<Pending>> pending_;  // by chunk id
   std::vector<uint32_t> ready_;
   std::vector<std::byte> encoded_;

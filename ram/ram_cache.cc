@@ -10,6 +10,14 @@
 
 namespace ftvm::ram {
 
+namespace {
+#ifdef MADV_POPULATE_WRITE
+constexpr int kMadvPopulateWrite = MADV_POPULATE_WRITE;
+#else
+constexpr int kMadvPopulateWrite = 23;  // Linux 5.14 uapi value
+#endif
+}  // namespace
+
 Result<RamCache> RamCache::Create(std::span<const RamBlock> guest) {
   FTVM_TRY(ValidateBlocks(guest));
   RamCache cache;
@@ -18,9 +26,13 @@ Result<RamCache> RamCache::Create(std::span<const RamBlock> guest) {
   cache.guest_ = std::vector<RamBlock>(guest.begin(), guest.end());
   for (const RamBlock& block : guest) {
     FTVM_ASSIGN_OR_RETURN(Mapping memory, Mapping::Anonymous(block.length()));
-    // Huge pages make the first touch of the cache (the first full checkpoint) ~4x faster; the
-    // cache is never dirty-logged, so nothing splits them again. Advisory: ignore failures.
+    // Huge pages: fewer TLB misses when commits copy scattered pages; the cache is never
+    // dirty-logged, so nothing splits them again. Advisory: ignore failures.
     (void)::madvise(memory.data(), memory.size(), MADV_HUGEPAGE);
+    // Populate now, at setup, rather than fault page by page inside the first (full)
+    // checkpoint: measured 1 GiB in 0.1-1 s here versus 1.3-6 s of faults under the writes.
+    // Kernels before 5.14 lack MADV_POPULATE_WRITE; the cache then faults in on first use.
+    (void)::madvise(memory.data(), memory.size(), kMadvPopulateWrite);
     cache.memory_.push_back(std::move(memory));
   }
   return cache;

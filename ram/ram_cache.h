@@ -3,7 +3,8 @@
 // Commit() with the checkpoint's dirty set plus the secondary's own local dirty pages, and only
 // those pages are copied (never the whole cache).
 //
-// Ownership: the cache owns its memory (anonymous, zero-filled, THP-advised); the guest blocks
+// Ownership: the cache owns its memory (anonymous, zero-filled, THP-advised, populated at
+// Create() so the first checkpoint does not pay the page faults); the guest blocks
 // are views the caller keeps mapped. Move-only; not thread-safe (the receiver's thread).
 #pragma once
 

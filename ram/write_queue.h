@@ -65,6 +65,7 @@ class WriteQueue {
   Result<void> Drain(Nanos timeout);
 
   uint64_t last_seq() const { return assigned_; }
+  size_t unposted() const { return batch_.size(); }
   uint64_t completed_seq() const { return completed_; }
   uint64_t in_flight() const { return assigned_ - completed_; }
   uint64_t peak_writes_in_flight() const { return peak_writes_; }
