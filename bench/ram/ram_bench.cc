@@ -3,6 +3,7 @@
 // Prints a markdown table (docs/benchmarks.md, "RAM replication").
 //
 //   build/bench/ram/ram_bench [--uri tcp://127.0.0.1:0] [--size 1G] [--rounds 3] [--streams 1]
+//       [--cases a,b,c,d]
 //
 // Both ends run in this process (the secondary on its own thread), as in channel_bench.
 #include <cstdio>
@@ -29,6 +30,8 @@ Result<BenchConfig> ParseFlags(int argc, char** argv) {
     } else if (flag == "--rounds") {
       FTVM_ASSIGN_OR_RETURN(const uint64_t n, ParseU64(value));
       c.rounds = static_cast<int>(std::max<uint64_t>(n, 1));
+    } else if (flag == "--cases") {
+      c.cases = value;
     } else if (flag == "--streams") {
       FTVM_ASSIGN_OR_RETURN(const uint64_t n, ParseU64(value));
       c.streams = static_cast<uint32_t>(n);

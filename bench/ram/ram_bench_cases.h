@@ -18,6 +18,7 @@ struct BenchConfig {
   uint64_t ram_bytes = 1ull << 30;
   int rounds = 3;  // per case; the best round is reported (the machine is shared)
   uint32_t streams = 1;
+  std::string cases = "a,b,c,d";  // which of (a)-(d) to run (the cold full sync always runs)
 };
 
 struct CaseResult {

@@ -74,6 +74,15 @@ class RamE2eTest : public ::testing::TestWithParam<ProviderSpec> {
     EXPECT_NE(p.receiver().state(), ReceiverState::kComplete);
   }
 
+  // Work requests each side posts in a fault-free Session(mode, 3): {primary, secondary}; 0
+  // when the provider is unavailable.
+  std::pair<uint64_t, uint64_t> CountOperations(RegistrationMode mode) {
+    auto dry = MakePair();
+    if (!dry) return {0, 0};
+    Session(*dry, mode, 3);
+    return {primary_fault_->operations(), secondary_fault_->operations()};
+  }
+
   rdma::FaultInjectingChannel* primary_fault_ = nullptr;
   rdma::FaultInjectingChannel* secondary_fault_ = nullptr;
 };
@@ -132,13 +141,8 @@ TEST_P(RamE2eTest, ZeroHeavyDataWithVerifyMode) {
 
 TEST_P(RamE2eTest, ConnectionCutInEveryPhaseLeavesTheLastCommit) {
   for (auto mode : {RegistrationMode::kPinAll, RegistrationMode::kOnDemand}) {
-    uint64_t total = 0;
-    {
-      auto dry = MakePair();
-      if (!dry) GTEST_SKIP() << GetParam().name << " provider unavailable";
-      Session(*dry, mode, 3);
-      total = primary_fault_->operations();
-    }
+    const uint64_t total = CountOperations(mode).first;
+    if (total == 0) GTEST_SKIP() << GetParam().name << " provider unavailable";
     ASSERT_GT(total, 20u);
     // Setup, the first full checkpoint, and a spread over everything after it.
     std::vector<uint64_t> cuts{0, 1, 2, 3, 4};
@@ -154,13 +158,8 @@ TEST_P(RamE2eTest, ConnectionCutInEveryPhaseLeavesTheLastCommit) {
 
 TEST_P(RamE2eTest, SecondaryCutInEveryPhaseLeavesTheLastCommit) {
   for (auto mode : {RegistrationMode::kPinAll, RegistrationMode::kOnDemand}) {
-    uint64_t total = 0;
-    {
-      auto dry = MakePair();
-      if (!dry) GTEST_SKIP() << GetParam().name << " provider unavailable";
-      Session(*dry, mode, 3);
-      total = secondary_fault_->operations();  // its replies and acks
-    }
+    const uint64_t total = CountOperations(mode).second;  // its replies and acks
+    if (total == 0) GTEST_SKIP() << GetParam().name << " provider unavailable";
     for (uint64_t k = 0; k < total; ++k) {
       SCOPED_TRACE(::testing::Message() << "secondary cut after " << k << " operations");
       auto p = MakePair({}, {rdma::Fault::kCut, k});
@@ -171,13 +170,8 @@ TEST_P(RamE2eTest, SecondaryCutInEveryPhaseLeavesTheLastCommit) {
 }
 
 TEST_P(RamE2eTest, SilentlyVanishedPeerIsDetectedAndNothingIsHalfApplied) {
-  uint64_t total = 0;
-  {
-    auto dry = MakePair();
-    if (!dry) GTEST_SKIP() << GetParam().name << " provider unavailable";
-    Session(*dry, RegistrationMode::kOnDemand, 3);
-    total = primary_fault_->operations();
-  }
+  const uint64_t total = CountOperations(RegistrationMode::kOnDemand).first;
+  if (total == 0) GTEST_SKIP() << GetParam().name << " provider unavailable";
   auto p = MakePair({rdma::Fault::kDropPeer, total * 3 / 4, {}, std::chrono::milliseconds(500)});
   const auto start = std::chrono::steady_clock::now();
   const auto snapshots = Session(*p, RegistrationMode::kOnDemand, 3);
