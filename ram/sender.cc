@@ -10,6 +10,9 @@ namespace ftvm::ram {
 
 namespace {
 
+// Smallest channel message ram/ works with (a DirtySet of a few words, a Compress of a few
+// ranges, a RegisterResult of a few chunks).
+constexpr size_t kMinMessageBytes = 256;
 // Work requests left to colo/ in the shared send queue.
 constexpr uint32_t kReservedSendSlots = 16;
 
@@ -65,6 +68,10 @@ Result<std::unique_ptr<RamSender>> RamSender::Start(rdma::Channel* channel,
                                                     std::vector<RamBlock> blocks,
                                                     SenderOptions options) {
   FTVM_TRY(ValidateOptions(options, blocks));
+  if (channel->info().max_message_bytes < kMinMessageBytes) {
+    return Fail(ErrorCode::kInvalidArgument, "channel messages of {} bytes; ram/ needs {}",
+                channel->info().max_message_bytes, kMinMessageBytes);
+  }
   FTVM_ASSIGN_OR_RETURN(ChunkGeometry geometry,
                         ChunkGeometry::Create(options.chunk_shift, DescribeAll(blocks)));
   std::unique_ptr<RamSender> sender(
@@ -76,6 +83,13 @@ Result<std::unique_ptr<RamSender>> RamSender::Start(rdma::Channel* channel,
 Result<void> RamSender::Handshake() {
   BlockTableRequest request{options_.mode, static_cast<uint8_t>(options_.chunk_shift),
                             options_.verify, options_.max_pinned_bytes, DescribeAll(blocks_)};
+  Encode(request, &encoded_);
+  if (encoded_.size() > channel_->info().max_message_bytes) {
+    return Fail(ErrorCode::kInvalidArgument,
+                "the block table takes {} bytes, more than a channel message ({}): fewer blocks "
+                "or shorter names",
+                encoded_.size(), channel_->info().max_message_bytes);
+  }
   FTVM_TRY(SendMessage(request));
   const Deadline deadline(options_.reply_timeout);
   while (!table_result_) {
@@ -101,7 +115,16 @@ Result<void> RamSender::Handshake() {
   registration_.emplace(std::move(registration));
   FTVM_TRY(registration_->SetRemote(table_result_->blocks));
 
-  const size_t max_message = channel_->info().max_message_bytes;
+  writer_.emplace(blocks_, &*registration_, &queue_, static_cast<Pump*>(this), WriterSettings(),
+                  &stats_);
+  Log().info("ram sender ready: {} blocks, {} mode, {} KiB chunks, budget {}, verify {}",
+             blocks_.size(), options_.mode == RegistrationMode::kPinAll ? "pin-all" : "on-demand",
+             geometry_.chunk_bytes() >> 10, agreed_budget_, options_.verify);
+  return {};
+}
+
+WriterConfig RamSender::WriterSettings() const {
+  const size_t max_message = channel_->info().max_message_bytes;  // >= kMinMessageBytes
   WriterConfig config;
   config.detect_zero = options_.detect_zero;
   config.split_bytes =
@@ -112,11 +135,7 @@ Result<void> RamSender::Handshake() {
   config.max_ranges_per_message = (max_message - kCompressOverhead) / kZeroRangeBytes;
   config.register_batch = std::min<size_t>(options_.register_batch, config.max_chunks_per_message);
   config.timeout = options_.reply_timeout;
-  writer_.emplace(blocks_, &*registration_, &queue_, static_cast<Pump*>(this), config, &stats_);
-  Log().info("ram sender ready: {} blocks, {} mode, {} KiB chunks, budget {}, verify {}",
-             blocks_.size(), options_.mode == RegistrationMode::kPinAll ? "pin-all" : "on-demand",
-             geometry_.chunk_bytes() >> 10, agreed_budget_, options_.verify);
-  return {};
+  return config;
 }
 
 Result<void> RamSender::Usable() const {

@@ -99,6 +99,7 @@ class RamSender : private Pump {
   RamSender(rdma::Channel* channel, std::vector<RamBlock> blocks, SenderOptions options,
             ChunkGeometry geometry);
   Result<void> Handshake();
+  WriterConfig WriterSettings() const;
   Result<CheckpointSummary> Transfer(uint64_t id, std::span<const DirtyBitmap> dirty);
   void BuildEffective(std::span<const DirtyBitmap> dirty, bool full);
   Result<uint32_t> SendDirtySets(uint64_t id);

@@ -202,6 +202,14 @@ TEST(ReplicationTest, BlockTableMismatchFailsSetupWithTheReason) {
   EXPECT_NE(sender.error().context().find("vga"), std::string::npos) << sender.error().ToString();
 }
 
+TEST(ReplicationTest, ChannelWithTinyMessagesIsRefusedClearly) {
+  auto [a, b] = LoopbackChannel::CreatePair(/*max_message_bytes=*/128);
+  ReplicationPair pair(std::move(a), std::move(b), kBlocks);
+  auto started = pair.StartSender(Options(RegistrationMode::kPinAll));
+  ASSERT_FALSE(started);
+  EXPECT_EQ(started.error().code(), ErrorCode::kInvalidArgument);
+}
+
 TEST(ReplicationTest, SmallMessagesAndWriteLimitStillWork) {
   auto [a, b] = LoopbackChannel::CreatePair(/*max_message_bytes=*/512);
   ReplicationPair pair(std::move(a), std::move(b), kBlocks);
