@@ -3,10 +3,12 @@
 //
 //   build/bench/rdma/channel_bench [--uri tcp://127.0.0.1:0] [--transport tcp|verbs|auto]
 //       [--addr HOST] [--seconds S] [--streams N] [--only write4k,write64k,write1m,msg,lat]
+//       [--rounds N] [--ceiling off]
 //
 // --transport verbs listens on rdma://HOST:0 (HOST from --addr, default 127.0.0.1), and fails
 // clearly without an RDMA device; auto picks verbs when one is usable, else tcp (rdma/transport.h);
 // --uri overrides both. The plain-socket ceiling always runs over loopback TCP.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -25,6 +27,8 @@ struct Flags {
   std::string only = "write4k,write64k,write1m,msg,lat";
   double seconds = 1.5;
   uint32_t streams = 1;
+  bool ceiling = true;  // --ceiling off: measure only the channel (for profiling)
+  int rounds = 3;       // each case alternates ours/ceiling this often; medians are reported
 };
 
 Result<Flags> ParseFlags(int argc, char** argv) {
@@ -50,6 +54,11 @@ Result<Flags> ParseFlags(int argc, char** argv) {
       f.streams = static_cast<uint32_t>(n);
     } else if (arg == "--only") {
       f.only = value;
+    } else if (arg == "--rounds") {
+      FTVM_ASSIGN_OR_RETURN(const uint64_t n, ParseU64(value));
+      f.rounds = static_cast<int>(std::max<uint64_t>(1, n));
+    } else if (arg == "--ceiling") {
+      f.ceiling = value != "off";
     } else {
       return Fail(ErrorCode::kInvalidArgument, "unknown flag {}", arg);
     }
@@ -72,23 +81,52 @@ void Row(std::string_view name, const std::string& ours, const std::string& ceil
   std::fflush(stdout);
 }
 
+// Runs `measure` and `ceiling` alternately f.rounds times and returns the median of each:
+// alternating keeps both exposed to the same background load.
+template <class Ours, class Ceiling>
+Result<std::pair<Measurement, Measurement>> Alternate(const Flags& f, Ours ours, Ceiling ceiling,
+                                                      double Measurement::* key) {
+  std::vector<Measurement> a;
+  std::vector<Measurement> b;
+  for (int r = 0; r < f.rounds; ++r) {
+    FTVM_ASSIGN_OR_RETURN(Measurement x, ours());
+    a.push_back(x);
+    if (!f.ceiling) continue;
+    FTVM_ASSIGN_OR_RETURN(Measurement y, ceiling());
+    b.push_back(y);
+  }
+  const auto median = [&](std::vector<Measurement>& v) {
+    if (v.empty()) return Measurement{};
+    std::sort(v.begin(), v.end(),
+              [&](const Measurement& l, const Measurement& r) { return l.*key < r.*key; });
+    return v[v.size() / 2];
+  };
+  return std::pair{median(a), median(b)};
+}
+
 Result<void> RunWrites(Endpoints& ends, const Flags& f, std::string_view name, uint32_t bytes,
                        uint32_t batch, std::string_view target) {
   CaseConfig c;
   c.duration = std::chrono::milliseconds(static_cast<int64_t>(f.seconds * 1000));
   c.write_bytes = bytes;
   c.batch = batch;
-  FTVM_ASSIGN_OR_RETURN(const Measurement ours, ChannelWrites(ends, c));
   CaseConfig plain = c;
   plain.batch = 1;
-  FTVM_ASSIGN_OR_RETURN(const Measurement socket, SocketStream(plain));
+  FTVM_ASSIGN_OR_RETURN(auto per_write,
+                        Alternate(
+                            f, [&] { return ChannelWrites(ends, c); },
+                            [&] { return SocketStream(plain); }, &Measurement::bytes_per_s));
+  const auto& [ours, socket] = per_write;
   Row(name, Rate(ours.bytes_per_s), Rate(socket.bytes_per_s) + " (send/recv per write)",
       ours.bytes_per_s / socket.bytes_per_s, target);
-  if (batch > 1) {
-    FTVM_ASSIGN_OR_RETURN(const Measurement batched, SocketStream(c));
-    Row(fmt::format("{} vs batched socket", name), Rate(ours.bytes_per_s),
-        Rate(batched.bytes_per_s) + fmt::format(" (writev/readv of {})", batch),
-        ours.bytes_per_s / batched.bytes_per_s, "");
+  if (batch > 1 && f.ceiling) {
+    FTVM_ASSIGN_OR_RETURN(auto batched,
+                          Alternate(
+                              f, [&] { return ChannelWrites(ends, c); },
+                              [&] { return SocketStream(c); }, &Measurement::bytes_per_s));
+    Row(fmt::format("{} vs batched socket", name), Rate(batched.first.bytes_per_s),
+        Rate(batched.second.bytes_per_s) + fmt::format(" (writev/readv of {})", batch),
+        batched.first.bytes_per_s / batched.second.bytes_per_s, target);
   }
   return {};
 }
@@ -99,9 +137,11 @@ Result<void> Run(const Flags& f) {
   options.send_queue_depth = 8192;
   options.max_message_bytes = 64 << 10;
   FTVM_ASSIGN_OR_RETURN(Endpoints ends, Open(f.uri, options));
-  std::printf("Channel %s (%s, %u stream%s) vs plain loopback TCP; %.1f s per case\n\n",
-              ends.client->info().provider.c_str(), f.uri.c_str(), f.streams,
-              f.streams == 1 ? "" : "s", f.seconds);
+  std::printf(
+      "Channel %s (%s, %u stream%s) vs plain loopback TCP; %.1f s per run, median of %d "
+      "alternating runs\n\n",
+      ends.client->info().provider.c_str(), f.uri.c_str(), f.streams, f.streams == 1 ? "" : "s",
+      f.seconds, f.rounds);
   std::printf("| case | ours | plain socket (ceiling) | ratio | target |\n");
   std::printf("|------|------|------------------------|-------|--------|\n");
   const auto wanted = [&](std::string_view name) {
@@ -117,19 +157,22 @@ Result<void> Run(const Flags& f) {
   CaseConfig c;
   c.duration = std::chrono::milliseconds(static_cast<int64_t>(f.seconds * 1000));
   if (wanted("msg")) {
-    FTVM_ASSIGN_OR_RETURN(const Measurement ours, ChannelMessages(ends, c));
-    FTVM_ASSIGN_OR_RETURN(const Measurement socket, SocketMessages(c));
-    Row("messages of 64 B", Mops(ours.ops_per_s), Mops(socket.ops_per_s) + " (send() each)",
-        ours.ops_per_s / socket.ops_per_s, "");
+    FTVM_ASSIGN_OR_RETURN(auto m, Alternate(
+                                      f, [&] { return ChannelMessages(ends, c); },
+                                      [&] { return SocketMessages(c); }, &Measurement::ops_per_s));
+    Row("messages of 64 B", Mops(m.first.ops_per_s), Mops(m.second.ops_per_s) + " (send() each)",
+        m.second.ops_per_s > 0 ? m.first.ops_per_s / m.second.ops_per_s : 0, "");
   }
   if (wanted("lat")) {
     constexpr int kIterations = 20000;
-    FTVM_ASSIGN_OR_RETURN(const Measurement ours, ChannelPingPong(ends, c, kIterations));
-    FTVM_ASSIGN_OR_RETURN(const Measurement socket, SocketPingPong(c, kIterations));
+    FTVM_ASSIGN_OR_RETURN(
+        auto l, Alternate(
+                    f, [&] { return ChannelPingPong(ends, c, kIterations); },
+                    [&] { return SocketPingPong(c, kIterations); }, &Measurement::rtt_median_us));
     Row("ping-pong 64 B, median round trip",
-        fmt::format("{:.1f} us (p99 {:.1f})", ours.rtt_median_us, ours.rtt_p99_us),
-        fmt::format("{:.1f} us (p99 {:.1f})", socket.rtt_median_us, socket.rtt_p99_us),
-        socket.rtt_median_us / ours.rtt_median_us, "");
+        fmt::format("{:.1f} us (p99 {:.1f})", l.first.rtt_median_us, l.first.rtt_p99_us),
+        fmt::format("{:.1f} us (p99 {:.1f})", l.second.rtt_median_us, l.second.rtt_p99_us),
+        l.first.rtt_median_us > 0 ? l.second.rtt_median_us / l.first.rtt_median_us : 0, "");
   }
   return {};
 }

@@ -44,40 +44,52 @@ Result<Measurement> ChannelWrites(Endpoints& ends, const CaseConfig& config) {
   const ScopedRegion src_guard(ends.client.get(), src);
   const ScopedRegion dst_guard(ends.server.get(), dst);
   const uint64_t post_bytes = uint64_t{config.write_bytes} * config.batch;
-  // Keep ~16 MiB in flight (at least 4 posts), one signaled write per post.
+  // Keep ~16 MiB in flight (at least 4 posts); signal one post in eight of them, as verbs users
+  // do (selective signalling); the completion of post k retires every post up to k.
   const uint64_t max_posts = std::max<uint64_t>(4, (16u << 20) / post_bytes);
+  const uint64_t every = std::max<uint64_t>(1, max_posts / 8);
   std::vector<WriteRequest> batch(config.batch);
   std::vector<Completion> done(64);
-  uint64_t outstanding = 0;
-  uint64_t completed = 0;
+  uint64_t posted = 0;
+  uint64_t retired = 0;
+  bool marked = false;
   size_t at = 0;
   const Stopwatch clock;
   const auto duration = static_cast<uint64_t>(Nanos(config.duration).count());
-  while (clock.ElapsedNs() < duration || outstanding > 0) {
-    while (outstanding < max_posts && clock.ElapsedNs() < duration) {
+  for (;;) {
+    const bool time_up = clock.ElapsedNs() >= duration;
+    while (!time_up && posted - retired < max_posts) {
       for (uint32_t i = 0; i < config.batch; ++i) {
         if (at + config.write_bytes > config.region_bytes) at = 0;
-        batch[i] = WriteRequest{.wr_id = completed + outstanding,
+        batch[i] = WriteRequest{.wr_id = posted,
                                 .local_addr = src.addr + at,
                                 .lkey = src.lkey,
                                 .length = config.write_bytes,
                                 .remote_addr = dst.remote_addr() + at,
                                 .rkey = dst.rkey,
-                                .signaled = i + 1 == config.batch};
+                                .signaled = i + 1 == config.batch && posted % every == every - 1};
         at += config.write_bytes;
       }
       FTVM_TRY(ends.client->PostWrites(batch));
-      ++outstanding;
+      ++posted;
+    }
+    if (time_up && posted == retired) break;
+    if (time_up && !marked && (posted - 1) % every != every - 1) {
+      // Make the last post signaled: one more write, retiring everything before it.
+      WriteRequest last = batch.back();
+      last.wr_id = posted - 1;
+      last.signaled = true;
+      FTVM_TRY(ends.client->PostWrite(last));
+      marked = true;
     }
     FTVM_ASSIGN_OR_RETURN(const size_t n, ends.client->Poll(done, milliseconds(5000)));
     if (n == 0) return Fail(ErrorCode::kTimeout, "no write completion for 5 s");
     FTVM_TRY(CheckAll(done, n));
-    outstanding -= n;
-    completed += n;
+    for (size_t i = 0; i < n; ++i) retired = std::max(retired, done[i].wr_id + 1);
   }
   const double seconds = static_cast<double>(clock.ElapsedNs()) / 1e9;
-  return Measurement{.bytes_per_s = static_cast<double>(completed * post_bytes) / seconds,
-                     .ops_per_s = static_cast<double>(completed * config.batch) / seconds};
+  return Measurement{.bytes_per_s = static_cast<double>(posted * post_bytes) / seconds,
+                     .ops_per_s = static_cast<double>(posted * config.batch) / seconds};
 }
 
 Result<Measurement> ChannelMessages(Endpoints& ends, const CaseConfig& config) {

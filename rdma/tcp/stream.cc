@@ -39,10 +39,29 @@ Result<void> SetTimeout(int fd, int option, nanoseconds period) {
   return {};
 }
 
+// Frames up to this size may be written inline by the posting thread.
+constexpr uint64_t kInlineMaxBytes = 16 << 10;
+
 uint64_t FrameBytes(const OutFrame& f) {
   uint64_t n = f.header.size() + f.body.size();
   for (const iovec& v : f.payload) n += v.iov_len;
-  return n;
+  return n - f.sent;
+}
+
+// Appends the frame's iovecs, minus the `sent` bytes already written.
+void AppendFrame(OutFrame& f, std::vector<iovec>* iov) {
+  size_t skip = f.sent;
+  const auto add = [&](void* base, size_t len) {
+    if (skip >= len) {
+      skip -= len;
+      return;
+    }
+    iov->push_back(iovec{static_cast<std::byte*>(base) + skip, len - skip});
+    skip = 0;
+  };
+  add(f.header.data(), f.header.size());
+  if (!f.body.empty()) add(f.body.data(), f.body.size());
+  for (const iovec& v : f.payload) add(v.iov_base, v.iov_len);
 }
 
 // The socket as a FrameReader byte source, with the liveness check.
@@ -116,17 +135,46 @@ Result<void> Stream::Start() {
   FTVM_TRY(SetTimeout(fd_.get(), SO_RCVTIMEO, period));
   FTVM_TRY(SetTimeout(fd_.get(), SO_SNDTIMEO, period));
   last_rx_ns_.store(MonotonicNs());
-  last_tx_ns_ = MonotonicNs();
+  last_tx_ns_.store(MonotonicNs());
   sender_ = std::thread([this] { SenderLoop(); });
   receiver_ = std::thread([this] { ReceiverLoop(); });
   return {};
 }
 
-void Stream::Enqueue(OutFrame frame) {
+Stream::SendResult Stream::Send(OutFrame frame, bool inline_ok) {
+  {
+    std::lock_guard lock(mu_);
+    if (finishing_ || sender_done_) return SendResult::kDropped;  // already flushed
+    if (!inline_ok || writing_ || !queue_.empty() || FrameBytes(frame) > kInlineMaxBytes) {
+      queue_.push_back(std::move(frame));
+      if (queue_.size() == 1) cv_.notify_one();
+      return SendResult::kQueued;
+    }
+    writing_ = true;
+  }
+  std::vector<iovec> iov;
+  AppendFrame(frame, &iov);
+  msghdr msg{};
+  msg.msg_iov = iov.data();
+  msg.msg_iovlen = iov.size();
+  // Never blocks; an error is left for the sender thread to meet on its next write.
+  const ssize_t n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
   std::lock_guard lock(mu_);
-  if (finishing_ || sender_done_) return;  // dropped: the channel already flushed its request
-  queue_.push_back(std::move(frame));
-  if (queue_.size() == 1) cv_.notify_one();
+  writing_ = false;
+  if (n > 0) last_tx_ns_.store(MonotonicNs(), std::memory_order_relaxed);
+  if (n >= 0 && static_cast<uint64_t>(n) == FrameBytes(frame)) {
+    if (!queue_.empty() || ack_requested_ || finishing_) cv_.notify_one();
+    return SendResult::kSent;
+  }
+  frame.sent += n > 0 ? static_cast<size_t>(n) : 0;
+  queue_.push_front(std::move(frame));  // the rest goes first: the queue was empty anyway
+  cv_.notify_one();
+  return SendResult::kQueued;
+}
+
+void Stream::EndWrite() {
+  std::lock_guard lock(mu_);
+  writing_ = false;
 }
 
 void Stream::RequestAck() {
@@ -167,20 +215,26 @@ void Stream::Join() {
 bool Stream::NextBatch(std::vector<OutFrame>* batch, bool* ack, bool* finish) {
   std::unique_lock lock(mu_);
   const auto interval = nanoseconds(config_.keepalive_interval);
-  const auto idle = nanoseconds(MonotonicNs() - last_tx_ns_);
-  cv_.wait_for(lock, idle < interval ? interval - idle : nanoseconds(0),
-               [&] { return stopping_.load() || finishing_ || ack_requested_ || !queue_.empty(); });
+  const auto idle = nanoseconds(MonotonicNs() - last_tx_ns_.load(std::memory_order_relaxed));
+  cv_.wait_for(lock, idle < interval ? interval - idle : nanoseconds(0), [&] {
+    return stopping_.load() || (!writing_ && (finishing_ || ack_requested_ || !queue_.empty()));
+  });
   if (stopping_.load()) return false;
+  if (writing_) {  // woke on the keepalive timeout while an inline write runs: nothing to do
+    *ack = *finish = false;
+    return true;
+  }
   uint64_t bytes = 0;
   while (!queue_.empty() && batch->size() < kMaxBatchFrames && bytes < kMaxBatchBytes) {
     bytes += FrameBytes(queue_.front());
     batch->push_back(std::move(queue_.front()));
     queue_.pop_front();
   }
-  *ack = ack_requested_ ||
-         (batch->empty() && MonotonicNs() - last_tx_ns_ >= static_cast<uint64_t>(interval.count()));
+  *ack = ack_requested_ || (batch->empty() && MonotonicNs() - last_tx_ns_.load() >=
+                                                  static_cast<uint64_t>(interval.count()));
   ack_requested_ = false;
   *finish = finishing_ && queue_.empty();
+  writing_ = !batch->empty() || *ack || *finish;
   return true;
 }
 
@@ -196,6 +250,7 @@ void Stream::SenderLoop() {
       result = Transmit(batch, ack);
       const size_t frames = batch.size();
       batch.clear();  // unpins the source regions
+      if (!finish) EndWrite();
       if (!result) break;
       if (frames > 0) host_->OnTransmitted(config_.index, frames);
     }
@@ -225,9 +280,7 @@ Result<void> Stream::Transmit(std::vector<OutFrame>& batch, bool ack) {
   }
   uint64_t bytes = 0;
   for (OutFrame& f : batch) {
-    iov_.push_back(iovec{f.header.data(), f.header.size()});
-    if (!f.body.empty()) iov_.push_back(iovec{f.body.data(), f.body.size()});
-    iov_.insert(iov_.end(), f.payload.begin(), f.payload.end());
+    AppendFrame(f, &iov_);
     bytes += FrameBytes(f);
   }
   trace_rdma_tcp_tx_batch(config_.index, static_cast<uint32_t>(batch.size()), bytes);
@@ -243,7 +296,8 @@ Result<void> Stream::SendAll(std::vector<iovec>& iov) {
     msg.msg_iovlen = std::min(iov.size() - at, kIovMax);
     ssize_t n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL);  // never SIGPIPE
     if (n >= 0) {
-      progress_ns = last_tx_ns_ = MonotonicNs();
+      progress_ns = MonotonicNs();
+      last_tx_ns_.store(progress_ns, std::memory_order_relaxed);
       for (; at < iov.size() && static_cast<size_t>(n) >= iov[at].iov_len; ++at) {
         n -= static_cast<ssize_t>(iov[at].iov_len);
       }

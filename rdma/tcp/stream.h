@@ -42,6 +42,7 @@ struct OutFrame {
   std::vector<WriteRequest> writes;  // kWrites: what to pin when the frame is dispatched
   std::vector<RegionPin> pins;       // released once the frame is written (or dropped)
   uint64_t first_seq = 0;
+  size_t sent = 0;  // bytes already written by an inline attempt (Stream::Send)
   bool is_send = false;
 };
 
@@ -76,7 +77,12 @@ class Stream {
   // Makes the socket blocking with the liveness timeouts and starts both threads.
   Result<void> Start();
 
-  void Enqueue(OutFrame frame);
+  enum class SendResult : uint8_t { kSent, kQueued, kDropped };
+  // Small frames on an idle stream are written right here by the calling thread (non-blocking:
+  // it saves the hand-off to the sender thread, which is most of a message's latency); the rest
+  // of a partial write, and everything else, is queued for the sender thread. kDropped once the
+  // stream is finishing (the channel has already flushed the request).
+  SendResult Send(OutFrame frame, bool inline_ok);
   void RequestAck();
   // Drops queued frames; after the frame being written (if any) writes `goodbye`, then shuts
   // down the sending side. The receiver keeps reading until the peer closes or Abort().
@@ -93,6 +99,7 @@ class Stream {
   // Takes queued frames into `batch`; false when the sender must stop.
   bool NextBatch(std::vector<OutFrame>* batch, bool* ack, bool* finish);
   Result<void> Transmit(std::vector<OutFrame>& batch, bool ack);
+  void EndWrite();
   Result<void> SendAll(std::vector<iovec>& iov);
 
   UniqueFd fd_;
@@ -107,14 +114,16 @@ class Stream {
   std::condition_variable done_cv_;  // the sender stopped (WaitFinished)
   std::deque<OutFrame> queue_;
   bool ack_requested_ = false;
+  bool writing_ = false;  // the sender thread or an inline Send() is writing to the socket
   bool finishing_ = false;
   bool sender_done_ = false;
   std::vector<std::byte> goodbye_;
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> last_rx_ns_{0};
 
+  std::atomic<uint64_t> last_tx_ns_{0};
+
   // Sender thread only.
-  uint64_t last_tx_ns_ = 0;
   std::vector<iovec> iov_;
   HeaderBytes ack_header_{};
 

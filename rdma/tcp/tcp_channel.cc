@@ -118,7 +118,8 @@ Result<void> TcpChannel::PostWrites(std::span<const WriteRequest> writes) {
       bytes += writes[i + n].length;
       ++n;
     }
-    DispatchLocked(BuildWritesFrameLocked(writes.subspan(i, n)));
+    const bool single = i == 0 && n == writes.size();
+    DispatchLocked(BuildWritesFrameLocked(writes.subspan(i, n)), single);
     i += n;
   }
   return {};
@@ -170,7 +171,7 @@ Result<void> TcpChannel::PostSend(std::span<const std::byte> message, uint64_t w
                                 .seq = f.first_seq,
                                 .aux = 0});
   trace_rdma_send(wr_id, static_cast<uint32_t>(message.size()), signaled);
-  DispatchLocked(std::move(f));
+  DispatchLocked(std::move(f), /*inline_ok=*/true);
   return {};
 }
 
@@ -178,17 +179,17 @@ uint64_t TcpChannel::CreditsLocked() const {
   return peer_.recv_credits - (sends_transmitted_ - peer_consumed_);
 }
 
-void TcpChannel::DispatchLocked(OutFrame frame) {
+void TcpChannel::DispatchLocked(OutFrame frame, bool inline_ok) {
   // FIFO behind a send that waits for a credit: nothing overtakes it (as on a verbs QP).
   if (!blocked_.empty() || (frame.is_send && CreditsLocked() == 0)) {
     blocked_.push_back(std::move(frame));
     trace_rdma_tcp_credit_stall(static_cast<uint32_t>(blocked_.size()));
     return;
   }
-  TransmitLocked(std::move(frame));
+  TransmitLocked(std::move(frame), inline_ok);
 }
 
-void TcpChannel::TransmitLocked(OutFrame frame) {
+void TcpChannel::TransmitLocked(OutFrame frame, bool inline_ok) {
   if (!frame.writes.empty()) {
     // Pinned now, not at post time: a frame stuck behind a credit pins nothing, so deregistering
     // its source fails the request (as verbs would) instead of waiting for the peer.
@@ -200,8 +201,10 @@ void TcpChannel::TransmitLocked(OutFrame frame) {
   }
   if (frame.is_send) ++sends_transmitted_;
   const size_t stream = next_stream_++ % streams_.size();
-  unsent_[stream].push_back(frame.first_seq);
-  streams_[stream]->Enqueue(std::move(frame));
+  const uint64_t first_seq = frame.first_seq;
+  if (streams_[stream]->Send(std::move(frame), inline_ok) == Stream::SendResult::kQueued) {
+    unsent_[stream].push_back(first_seq);  // the sender thread reports when it is written
+  }
 }
 
 Result<size_t> TcpChannel::Poll(std::span<Completion> out, Nanos timeout) {
@@ -227,7 +230,7 @@ Result<size_t> TcpChannel::Poll(std::span<Completion> out, Nanos timeout) {
     c.status = q.completion.status;
     if (c.opcode == Opcode::kRecv) {
       std::swap(c.message, q.completion.message);  // the caller's old buffer becomes ours
-      RecycleLocked(std::move(q.completion.message));
+      Recycle(std::move(q.completion.message));
       order_.Consume();
       consumed = true;
     } else {
@@ -251,7 +254,8 @@ Result<size_t> TcpChannel::Poll(std::span<Completion> out, Nanos timeout) {
   return n;
 }
 
-void TcpChannel::RecycleLocked(MessageBuffer buffer) {
+void TcpChannel::Recycle(MessageBuffer buffer) {
+  std::lock_guard lock(pool_mu_);
   if (buffer.capacity() > 0 && buffer_pool_.size() < options_.recv_credits) {
     buffer.clear();
     buffer_pool_.push_back(std::move(buffer));

@@ -82,13 +82,15 @@ class TcpChannel final : public Channel, private FrameHandler, private StreamHos
                   CompletionStatus failed_status = CompletionStatus::kFlushed);
   Result<void> CheckPostableLocked(size_t requests) const;
   OutFrame BuildWritesFrameLocked(std::span<const WriteRequest> writes);
-  void DispatchLocked(OutFrame frame);
-  void TransmitLocked(OutFrame frame);
+  // `inline_ok`: the posting thread may write the frame itself when its stream is idle (a
+  // single small post); frames dispatched in bulk go to the sender threads, which batch them.
+  void DispatchLocked(OutFrame frame, bool inline_ok);
+  void TransmitLocked(OutFrame frame, bool inline_ok);
   uint64_t CreditsLocked() const;
   // Completes requests the peer acknowledged and our senders finished transmitting.
   Result<void> CompleteLocked();
   void LandedLocked(std::vector<MessageBuffer>& ready);
-  void RecycleLocked(MessageBuffer buffer);
+  void Recycle(MessageBuffer buffer);
   void StopStreams(std::chrono::milliseconds linger);
 
   ChannelInfo info_;
@@ -113,6 +115,7 @@ class TcpChannel final : public Channel, private FrameHandler, private StreamHos
   uint64_t consumed_reported_ = 0;
   uint64_t ack_wanted_end_ = 0;  // a signaled peer request ends here: acknowledge through it
   uint64_t ack_requested_at_ = 0;
+  std::mutex pool_mu_;  // a leaf lock, so receivers get buffers without contending for mu_
   std::vector<MessageBuffer> buffer_pool_;
   std::vector<MessageBuffer> ready_;  // scratch for delivered messages
   size_t next_stream_ = 0;

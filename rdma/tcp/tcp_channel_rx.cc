@@ -53,7 +53,7 @@ Result<void> TcpChannel::OnWritesLanded(uint64_t first_seq, uint32_t count, bool
 Result<void> TcpChannel::OnMessage(uint64_t seq, MessageBuffer message, bool ack_requested) {
   std::lock_guard lock(mu_);
   if (state_ != ChannelState::kConnected) {
-    RecycleLocked(std::move(message));
+    Recycle(std::move(message));
     return {};
   }
   ready_.clear();
@@ -82,7 +82,7 @@ void TcpChannel::LandedLocked(std::vector<MessageBuffer>& ready) {
 }
 
 MessageBuffer TcpChannel::TakeMessageBuffer() {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(pool_mu_);
   if (buffer_pool_.empty()) return {};
   MessageBuffer buffer = std::move(buffer_pool_.back());
   buffer_pool_.pop_back();
@@ -110,7 +110,7 @@ Result<void> TcpChannel::OnAck(uint64_t watermark, uint64_t consumed) {
       if (blocked_.front().is_send && CreditsLocked() == 0) break;
       OutFrame frame = std::move(blocked_.front());
       blocked_.pop_front();
-      TransmitLocked(std::move(frame));
+      TransmitLocked(std::move(frame), /*inline_ok=*/false);
     }
   }
   return {};
@@ -203,7 +203,7 @@ void TcpChannel::FailLocked(Error error, std::vector<std::byte> goodbye,
   blocked_.clear();
   std::vector<MessageBuffer> dropped;
   order_.Clear(&dropped);
-  for (MessageBuffer& m : dropped) RecycleLocked(std::move(m));
+  for (MessageBuffer& m : dropped) Recycle(std::move(m));
   for (auto& stream : streams_) {
     if (goodbye.empty()) {
       stream->Abort();
