@@ -95,6 +95,17 @@ Result<void> SetNonBlocking(int fd, bool non_blocking) {
   return {};
 }
 
+void ConsumeIovecs(std::span<iovec> iov, size_t* first, size_t n) {
+  while (*first < iov.size() && (n > 0 || iov[*first].iov_len == 0)) {
+    iovec& v = iov[*first];
+    const size_t take = n < v.iov_len ? n : v.iov_len;
+    v.iov_base = static_cast<std::byte*>(v.iov_base) + take;
+    v.iov_len -= take;
+    n -= take;
+    if (v.iov_len == 0) ++*first;
+  }
+}
+
 Result<std::string> ReadFileToString(const char* path) {
   UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
   if (!fd) return SysFail("open {}", path);

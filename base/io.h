@@ -1,6 +1,8 @@
 // Blocking and deadline-bounded I/O on file descriptors, with EINTR handled in one place.
 #pragma once
 
+#include <sys/uio.h>
+
 #include <cstddef>
 #include <span>
 
@@ -24,6 +26,11 @@ Result<bool> WaitReadable(int fd, Deadline deadline);
 Result<bool> WaitWritable(int fd, Deadline deadline);
 
 Result<void> SetNonBlocking(int fd, bool non_blocking);
+
+// After a readv/writev/sendmsg moved `n` bytes of iov[*first..]: skips the iovecs it consumed
+// (advancing *first) and trims the one it consumed in part, in place. `n` must not exceed the
+// bytes left in iov[*first..].
+void ConsumeIovecs(std::span<iovec> iov, size_t* first, size_t n);
 
 // Reads a whole (small) file, e.g. from /proc or /sys.
 Result<std::string> ReadFileToString(const char* path);

@@ -68,10 +68,10 @@ std::optional<Error> FaultInjectingChannel::error() const {
   return inner_->error();
 }
 
-Result<void> FaultInjectingChannel::PostWrites(std::span<const WriteRequest> writes) {
-  switch (Admit(writes.size())) {
+Result<bool> FaultInjectingChannel::Intercept(size_t n, const std::function<void()>& swallow) {
+  switch (Admit(n)) {
     case Fault::kNone:
-      return inner_->PostWrites(writes);
+      return true;
     case Fault::kFailPost:
       return Fail(plan_.post_error, "injected fault: post failed after {} operations",
                   operations());
@@ -82,28 +82,28 @@ Result<void> FaultInjectingChannel::PostWrites(std::span<const WriteRequest> wri
   }
   std::lock_guard lock(mu_);
   if (cut_) return Fail(ErrorCode::kFlushed, "injected fault: peer lost");
-  for (const WriteRequest& w : writes) {
-    swallowed_.push_back(Completion{w.wr_id, Opcode::kWrite, CompletionStatus::kFlushed, {}});
-  }
+  swallow();
+  return false;
+}
+
+Result<void> FaultInjectingChannel::PostWrites(std::span<const WriteRequest> writes) {
+  FTVM_ASSIGN_OR_RETURN(
+      const bool forward, Intercept(writes.size(), [&] {
+        for (const WriteRequest& w : writes) {
+          swallowed_.push_back(Completion{w.wr_id, Opcode::kWrite, CompletionStatus::kFlushed, {}});
+        }
+      }));
+  if (forward) return inner_->PostWrites(writes);
   return {};
 }
 
 Result<void> FaultInjectingChannel::PostSend(std::span<const std::byte> message, uint64_t wr_id,
                                              bool signaled) {
-  switch (Admit(1)) {
-    case Fault::kNone:
-      return inner_->PostSend(message, wr_id, signaled);
-    case Fault::kFailPost:
-      return Fail(plan_.post_error, "injected fault: post failed after {} operations",
-                  operations());
-    case Fault::kCut:
-      return Fail(ErrorCode::kFlushed, "injected fault: connection cut");
-    case Fault::kDropPeer:
-      break;
-  }
-  std::lock_guard lock(mu_);
-  if (cut_) return Fail(ErrorCode::kFlushed, "injected fault: peer lost");
-  swallowed_.push_back(Completion{wr_id, Opcode::kSend, CompletionStatus::kFlushed, {}});
+  FTVM_ASSIGN_OR_RETURN(
+      const bool forward, Intercept(1, [&] {
+        swallowed_.push_back(Completion{wr_id, Opcode::kSend, CompletionStatus::kFlushed, {}});
+      }));
+  if (forward) return inner_->PostSend(message, wr_id, signaled);
   return {};
 }
 

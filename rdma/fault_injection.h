@@ -27,6 +27,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -73,6 +74,9 @@ class FaultInjectingChannel final : public Channel {
  private:
   // Counts `n` operations; returns the fault that applies to this post (kNone: forward it).
   Fault Admit(size_t n);
+  // Applies the fault to a post of `n` requests: true to forward it, false when it was
+  // swallowed (`swallow` ran under the lock to record its completions), or the post's error.
+  Result<bool> Intercept(size_t n, const std::function<void()>& swallow);
   void ActivateLocked(Fault fault);
   void CutLocked(std::string reason);
   // After the cut: what the real channel still reports (converted for kDropPeer), then the

@@ -47,13 +47,7 @@ uint64_t Drain(int fd, std::span<std::byte> region, size_t chunk, size_t batch) 
       if (n <= 0) return total;
       total += static_cast<uint64_t>(n);
       want -= static_cast<size_t>(n);
-      for (size_t left = static_cast<size_t>(n); left > 0;) {
-        const size_t take = std::min(left, iov[first].iov_len);
-        iov[first].iov_base = static_cast<std::byte*>(iov[first].iov_base) + take;
-        iov[first].iov_len -= take;
-        left -= take;
-        if (iov[first].iov_len == 0) ++first;
-      }
+      ConsumeIovecs(iov, &first, static_cast<size_t>(n));
     }
   }
 }
@@ -98,13 +92,7 @@ Result<Measurement> SocketStream(const CaseConfig& config) {
           ::writev(pair.writer.get(), &iov[first], static_cast<int>(iov.size() - first));
       if (n < 0) return SysFail("writev");
       sent += static_cast<uint64_t>(n);
-      for (size_t left = static_cast<size_t>(n); left > 0;) {
-        const size_t take = std::min(left, iov[first].iov_len);
-        iov[first].iov_base = static_cast<std::byte*>(iov[first].iov_base) + take;
-        iov[first].iov_len -= take;
-        left -= take;
-        if (iov[first].iov_len == 0) ++first;
-      }
+      ConsumeIovecs(iov, &first, static_cast<size_t>(n));
     }
   }
   ::shutdown(pair.writer.get(), SHUT_WR);

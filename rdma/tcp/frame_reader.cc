@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/io.h"
 #include "rdma/trace_events.h"
 
 namespace ftvm::rdma::tcp {
@@ -56,15 +57,10 @@ Result<void> FrameReader::ReadPayload(size_t payload_bytes) {
   size_t done = 0;
   size_t at = 0;  // first iovec not yet complete
   while (done < payload_bytes) {
-    FTVM_ASSIGN_OR_RETURN(size_t n, source_->ReadSome(std::span<const iovec>(iov_).subspan(at)));
+    FTVM_ASSIGN_OR_RETURN(const size_t n,
+                          source_->ReadSome(std::span<const iovec>(iov_).subspan(at)));
     done += n;
-    while (n > 0 && at < iov_.size()) {  // skip what was read (iovecs are filled in order)
-      const size_t take = std::min(n, iov_[at].iov_len);
-      iov_[at].iov_base = static_cast<std::byte*>(iov_[at].iov_base) + take;
-      iov_[at].iov_len -= take;
-      n -= take;
-      if (iov_[at].iov_len == 0) ++at;
-    }
+    ConsumeIovecs(iov_, &at, n);  // the source filled the iovecs in order
   }
   // Whatever came beyond the payload landed in the trailing header iovec (if there was one).
   header_have_ = done - payload_bytes;

@@ -294,17 +294,11 @@ Result<void> Stream::SendAll(std::vector<iovec>& iov) {
     msghdr msg{};
     msg.msg_iov = &iov[at];
     msg.msg_iovlen = std::min(iov.size() - at, kIovMax);
-    ssize_t n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL);  // never SIGPIPE
+    const ssize_t n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL);  // never SIGPIPE
     if (n >= 0) {
       progress_ns = MonotonicNs();
       last_tx_ns_.store(progress_ns, std::memory_order_relaxed);
-      for (; at < iov.size() && static_cast<size_t>(n) >= iov[at].iov_len; ++at) {
-        n -= static_cast<ssize_t>(iov[at].iov_len);
-      }
-      if (n > 0) {
-        iov[at].iov_base = static_cast<std::byte*>(iov[at].iov_base) + n;
-        iov[at].iov_len -= static_cast<size_t>(n);
-      }
+      ConsumeIovecs(iov, &at, static_cast<size_t>(n));
       continue;
     }
     if (stopping_.load()) return Fail(ErrorCode::kAborted, "stream {} stopped", config_.index);

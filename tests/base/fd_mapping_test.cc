@@ -83,5 +83,21 @@ TEST(IoTest, ReadExactTimesOut) {
   EXPECT_EQ(res.error().code(), ErrorCode::kTimeout);
 }
 
+TEST(IoTest, ConsumeIovecsSkipsWholeEntriesAndTrimsAPartialOne) {
+  char a[4], b[1], c[8];
+  iovec iov[3] = {{a, sizeof(a)}, {b, 0}, {c, sizeof(c)}};
+  size_t first = 0;
+  ConsumeIovecs(iov, &first, 3);
+  EXPECT_EQ(first, 0u);
+  EXPECT_EQ(iov[0].iov_base, a + 3);
+  EXPECT_EQ(iov[0].iov_len, 1u);
+  ConsumeIovecs(iov, &first, 1 + 5);  // the rest of a, the empty b, 5 bytes of c
+  EXPECT_EQ(first, 2u);
+  EXPECT_EQ(iov[2].iov_base, c + 5);
+  EXPECT_EQ(iov[2].iov_len, 3u);
+  ConsumeIovecs(iov, &first, 3);
+  EXPECT_EQ(first, 3u);
+}
+
 }  // namespace
 }  // namespace ftvm
