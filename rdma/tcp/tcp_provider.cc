@@ -6,6 +6,7 @@
 
 #include "base/io.h"
 #include "rdma/log.h"
+#include "rdma/tcp/greeter.h"
 #include "rdma/tcp/handshake.h"
 #include "rdma/tcp/tcp_channel.h"
 #include "rdma/trace_events.h"
@@ -39,7 +40,11 @@ Result<std::unique_ptr<Channel>> BuildChannel(std::vector<UniqueFd> sockets,
 class TcpListener final : public Listener {
  public:
   TcpListener(UniqueFd fd, const ChannelOptions& options, std::string uri)
-      : fd_(std::move(fd)), options_(options), uri_(std::move(uri)), rng_(std::random_device{}()) {}
+      : fd_(std::move(fd)),
+        options_(options),
+        uri_(std::move(uri)),
+        greeter_(fd_.get(), options.connect_timeout, uri_),
+        rng_(std::random_device{}()) {}
 
   std::string uri() const override { return uri_; }
 
@@ -48,16 +53,8 @@ class TcpListener final : public Listener {
     for (;;) {
       std::erase_if(pending_,
                     [](const PendingConnection& p) { return p.expires_ns < MonotonicNs(); });
-      FTVM_ASSIGN_OR_RETURN(UniqueFd fd, AcceptWithin(fd_.get(), deadline));
-      FTVM_TRY(SetNonBlocking(fd.get(), true));
-      // A client gets connect_timeout to say hello, even when our own deadline is shorter.
-      auto hello = ReadHello(fd.get(), Deadline(options_.connect_timeout));
-      if (!hello) {
-        Log().warn("listener {}: dropped a connection from {}: {}", uri_, SocketUri(fd.get(), true),
-                   hello.error().ToString());
-        continue;
-      }
-      auto done = Admit(std::move(fd), *hello);
+      FTVM_ASSIGN_OR_RETURN(Greeter::Greeting greeting, greeter_.Next(deadline));
+      auto done = Admit(std::move(greeting.fd), greeting.hello);
       if (!done) {
         Log().warn("listener {}: {}", uri_, done.error().ToString());
         continue;
@@ -113,6 +110,7 @@ class TcpListener final : public Listener {
   UniqueFd fd_;
   ChannelOptions options_;
   std::string uri_;
+  Greeter greeter_;
   std::mt19937_64 rng_;
   std::vector<PendingConnection> pending_;
 };
@@ -173,6 +171,7 @@ Result<std::unique_ptr<Channel>> Connect(const HostPort& where, const ChannelOpt
 Result<std::unique_ptr<Listener>> Listen(const HostPort& where, const ChannelOptions& options) {
   FTVM_TRY(ValidateOptions(options));
   FTVM_ASSIGN_OR_RETURN(UniqueFd fd, TcpListen(where));
+  FTVM_TRY(SetNonBlocking(fd.get(), true));  // the Greeter accepts only after poll() said so
   FTVM_ASSIGN_OR_RETURN(const uint16_t port, LocalPort(fd.get()));
   const std::string uri = fmt::format("tcp://{}", HostPort{where.host, port}.ToString());
   return std::unique_ptr<Listener>(new TcpListener(std::move(fd), options, uri));

@@ -55,6 +55,25 @@ TEST(TcpProviderTest, GarbageInsteadOfAHelloIsDroppedAndTheListenerKeepsAcceptin
   ASSERT_TRUE(pair) << pair.error().ToString();
 }
 
+TEST(TcpProviderTest, ASilentClientDelaysNeitherOtherClientsNorTheAcceptDeadline) {
+  auto listener = Listen("tcp://127.0.0.1:0", TestOptions());  // 10 s to say hello
+  ASSERT_TRUE(listener);
+  auto silent = TcpConnect(Where(**listener), Deadline(milliseconds(5000)));
+  ASSERT_TRUE(silent);
+  const Stopwatch clock;
+  auto nothing = (*listener)->Accept(milliseconds(200));
+  ASSERT_FALSE(nothing);
+  EXPECT_EQ(nothing.error().code(), ErrorCode::kTimeout);
+  EXPECT_LT(clock.ElapsedNs(), 2'000'000'000u);
+  const std::string uri = (*listener)->uri();
+  auto connecting = std::async(std::launch::async, [&] { return Connect(uri, TestOptions()); });
+  auto accepted = (*listener)->Accept(milliseconds(5000));
+  ASSERT_TRUE(accepted) << accepted.error().ToString();
+  auto connected = connecting.get();
+  ASSERT_TRUE(connected) << connected.error().ToString();
+  EXPECT_LT(clock.ElapsedNs(), 4'000'000'000u);  // not held up by the silent one
+}
+
 TEST(TcpProviderTest, ConnectingToSomethingThatIsNotAnFtvmListenerIsAProtocolError) {
   auto server = TcpListen({"127.0.0.1", 0});
   ASSERT_TRUE(server);
