@@ -22,7 +22,8 @@ Result<Greeter::Greeting> Greeter::Next(Deadline deadline) {
       return true;
     });
     std::vector<pollfd> fds{{.fd = listen_fd_, .events = POLLIN, .revents = 0}};
-    for (const Waiting& w : waiting_) fds.push_back({.fd = w.fd.get(), .events = POLLIN, .revents = 0});
+    for (const Waiting& w : waiting_)
+      fds.push_back({.fd = w.fd.get(), .events = POLLIN, .revents = 0});
     const int n = ::poll(fds.data(), fds.size(), PollTimeoutMs(deadline));
     if (n < 0 && errno != EINTR) return SysFail("poll listener {}", name_);
     if (n > 0) {
@@ -81,7 +82,8 @@ int Greeter::PollTimeoutMs(const Deadline& deadline) const {
   int ms = deadline.poll_timeout_ms();
   for (const Waiting& w : waiting_) {
     const uint64_t now = MonotonicNs();
-    const int until = w.expires_ns <= now ? 0 : static_cast<int>((w.expires_ns - now) / 1'000'000 + 1);
+    const int until =
+        w.expires_ns <= now ? 0 : static_cast<int>((w.expires_ns - now) / 1'000'000 + 1);
     ms = ms < 0 ? until : std::min(ms, until);
   }
   return ms;
