@@ -113,7 +113,8 @@ Result<size_t> FaultInjectingChannel::Poll(std::span<Completion> out, Nanos time
     if (active_ == Fault::kDropPeer && !cut_ && !shut_down_) {
       // Silence until the loss is "detected", as keepalive would after peer_timeout.
       const auto now = std::chrono::steady_clock::now();
-      const auto until = timeout.count() < 0 ? detect_at_ : std::min(detect_at_, now + timeout);
+      const auto until =
+          timeout.count() < 0 || timeout >= detect_at_ - now ? detect_at_ : now + timeout;
       cv_.wait_until(lock, until, [&] { return shut_down_ || cut_; });
       if (!cut_ && !shut_down_) {
         if (std::chrono::steady_clock::now() < detect_at_) return size_t{0};

@@ -166,6 +166,7 @@ Stream::SendResult Stream::Send(OutFrame frame, bool inline_ok) {
     if (!queue_.empty() || ack_requested_ || finishing_) cv_.notify_one();
     return SendResult::kSent;
   }
+  if (sender_done_) return SendResult::kDropped;  // the stream died meanwhile: nobody would send it
   frame.sent += n > 0 ? static_cast<size_t>(n) : 0;
   queue_.push_front(std::move(frame));  // the rest goes first: the queue was empty anyway
   cv_.notify_one();

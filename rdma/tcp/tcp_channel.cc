@@ -211,7 +211,8 @@ Result<size_t> TcpChannel::Poll(std::span<Completion> out, Nanos timeout) {
   if (out.empty()) return Fail(ErrorCode::kInvalidArgument, "Poll needs room for a completion");
   std::unique_lock lock(mu_);
   const auto ready = [&] { return !cq_.empty() || state_ != ChannelState::kConnected; };
-  if (!ready() && timeout.count() < 0) {
+  // Anything beyond a day is "forever": wait_for(Nanos::max()) would overflow the clock.
+  if (!ready() && (timeout.count() < 0 || timeout > std::chrono::hours(24))) {
     completions_cv_.wait(lock, ready);
   } else if (!ready() && timeout.count() > 0) {
     completions_cv_.wait_for(lock, timeout, ready);

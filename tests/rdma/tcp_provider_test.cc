@@ -190,6 +190,22 @@ TEST(TcpProviderTest, TargetOfARejectedWriteIsInErrorToo) {
   EXPECT_EQ(pair->server->state(), ChannelState::kError);
 }
 
+TEST(TcpProviderTest, PollWithAnEndlessTimeoutWaitsUntilShutdown) {
+  auto pair = testing::ConnectPair(kTcp, TestOptions(), TestOptions());
+  ASSERT_TRUE(pair);
+  Result<size_t> polled = size_t{0};
+  std::thread poller([&] {
+    std::vector<Completion> out(4);
+    polled = pair->client->Poll(out, Nanos::max());  // must not overflow into "no wait"
+  });
+  // Let Poll block first: a Poll that returned at once (the overflow) then reports 0, not an error.
+  std::this_thread::sleep_for(milliseconds(50));
+  pair->client->Shutdown();
+  poller.join();
+  ASSERT_FALSE(polled) << "returned " << *polled;
+  EXPECT_EQ(polled.error().code(), ErrorCode::kAborted);
+}
+
 TEST(TcpProviderTest, ShutdownIsSeenByThePeerAsPeerLost) {
   auto pair = testing::ConnectPair(kTcp, TestOptions(), TestOptions());
   ASSERT_TRUE(pair);
