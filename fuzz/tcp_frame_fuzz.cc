@@ -178,6 +178,23 @@ void WriteSeeds(const char* dir) {
   s = seed("small_reads_out_of_order", 7);
   PutSend(s, 2, "after");
   PutWrites(s, 0, {{rw + 100, a.rw.rkey, 300}, {rw + 32767, a.rw.rkey, 1}});
+  s = seed("send_run", 5);
+  {
+    std::vector<std::byte> run;
+    PutSend(&run, 5, "second");
+    PutSend(&run, 6, "");
+    PutSend(&run, 7, "third");
+    HeaderBytes first = EncodeFrameHeader({.type = FrameType::kSend, .body_bytes = 5, .seq = 4});
+    MarkSendRun(&first, run.size());
+    PutWrites(s, 0,
+              {{rw, a.rw.rkey, 8},
+               {rw + 64, a.rw.rkey, 8},
+               {rw + 128, a.rw.rkey, 8},
+               {rw + 192, a.rw.rkey, 8}});
+    s->insert(s->end(), first.begin(), first.end());
+    s->insert(s->end(), 5, std::byte{'f'});
+    s->insert(s->end(), run.begin(), run.end());
+  }
   s = seed("bad_rkey", 0);
   PutWrites(s, 0, {{rw, a.rw.rkey, 16}, {rw, a.rw.rkey ^ 1, 16}}, false);
   s = seed("out_of_bounds", 3);

@@ -37,6 +37,9 @@ Result<void> CheckBody(const FrameHeader& h, const FrameLimits& limits) {
       break;
     case FrameType::kSend:
       if (h.body_bytes > limits.max_message_bytes) return bad("message larger than negotiated");
+      if ((h.flags & kFlagSendRun) != 0 ? h.aux == 0 || h.aux > kMaxSendRunBytes : h.aux != 0) {
+        return bad("bad send run length");
+      }
       break;
     case FrameType::kAck:
     case FrameType::kClose:
@@ -95,12 +98,20 @@ Result<FrameHeader> DecodeFrameHeader(std::span<const std::byte, kFrameHeaderByt
   h.aux = r.Get<uint64_t>();
   FTVM_TRY(r.Finish("frame header"));
   if (!KnownType(type)) return Fail(ErrorCode::kProtocol, "unknown frame type {}", type);
-  if ((h.flags & ~kFlagAckRequested) != 0) {
+  if ((h.flags & ~(kFlagAckRequested | kFlagSendRun)) != 0) {
     return Fail(ErrorCode::kProtocol, "unknown frame flags {:#x}", h.flags);
   }
   h.type = static_cast<FrameType>(type);
+  if ((h.flags & kFlagSendRun) != 0 && h.type != FrameType::kSend) {
+    return Fail(ErrorCode::kProtocol, "send-run flag on frame type {}", type);
+  }
   FTVM_TRY(CheckBody(h, limits));
   return h;
+}
+
+void MarkSendRun(HeaderBytes* header, uint64_t following_bytes) {
+  (*header)[1] |= std::byte{kFlagSendRun};
+  Store(header->data() + 16, following_bytes);
 }
 
 void AppendWriteDescriptor(std::vector<std::byte>* out, const WriteDescriptor& write) {

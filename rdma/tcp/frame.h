@@ -5,12 +5,14 @@
 // and, for kWrites only, the payloads of its writes after the body:
 //
 //   0  u8  type        FrameType
-//   1  u8  flags       kFlagAckRequested
+//   1  u8  flags       kFlagAckRequested, kFlagSendRun (kSend only)
 //   2  u16 count       kWrites: number of write descriptors (1..kMaxWritesPerFrame); else 0
 //   4  u32 body_bytes  kWrites: count * 16; kSend: message length; kHello: 48; kNak: <= 256
 //   8  u64 seq         kWrites: seq of the first write; kSend: its seq; kAck: watermark;
 //                      kNak: seq of the rejected write (0 for a protocol error)
-//   16 u64 aux         kWrites: total payload bytes; kAck: messages consumed; kNak: NakReason
+//   16 u64 aux         kWrites: total payload bytes; kAck: messages consumed; kNak: NakReason;
+//                      kSend with kFlagSendRun: bytes of the complete kSend frames that follow
+//                      (a run the receiver may read at once: messages, never write payloads)
 //
 // Write descriptor (16 bytes): u64 remote_addr, u32 rkey, u32 length.
 // Every field is little-endian. Decoders check every length and count against fixed limits and
@@ -50,7 +52,11 @@ enum class FrameType : uint8_t {
 
 enum FrameFlags : uint8_t {
   kFlagAckRequested = 1u << 0,  // the frame holds a signaled work request: acknowledge promptly
+  kFlagSendRun = 1u << 1,       // kSend: `aux` bytes of complete kSend frames follow this one
 };
+
+// Longest run of sends one kFlagSendRun frame may announce.
+inline constexpr uint64_t kMaxSendRunBytes = 256 << 10;
 
 enum class NakReason : uint8_t {
   kBadKey = 1,       // unknown or deregistered rkey
@@ -96,6 +102,8 @@ struct FrameLimits {
 using HeaderBytes = std::array<std::byte, kFrameHeaderBytes>;
 
 HeaderBytes EncodeFrameHeader(const FrameHeader& header);
+// Marks an encoded kSend header as the start of a run of `following_bytes` of send frames.
+void MarkSendRun(HeaderBytes* header, uint64_t following_bytes);
 // Validates type, flags, count and body length against `limits` (kProtocol otherwise).
 Result<FrameHeader> DecodeFrameHeader(std::span<const std::byte, kFrameHeaderBytes> bytes,
                                       const FrameLimits& limits);

@@ -103,12 +103,38 @@ Result<void> FrameReader::HandleWrites(const FrameHeader& h) {
 Result<void> FrameReader::HandleSend(const FrameHeader& h) {
   MessageBuffer message = handler_->TakeMessageBuffer();
   message.resize(h.body_bytes);
+  const size_t run = (h.flags & kFlagSendRun) != 0 ? h.aux : 0;  // checked <= kMaxSendRunBytes
+  run_.resize(run);
   iov_.clear();
   if (!message.empty()) iov_.push_back(iovec{message.data(), message.size()});
+  if (run > 0) iov_.push_back(iovec{run_.data(), run});
   iov_.push_back(iovec{header_.data(), kFrameHeaderBytes});
-  FTVM_TRY(ReadPayload(message.size()));
+  FTVM_TRY(ReadPayload(message.size() + run));
   trace_rdma_recv(h.body_bytes);
-  return handler_->OnMessage(h.seq, std::move(message), (h.flags & kFlagAckRequested) != 0);
+  FTVM_TRY(handler_->OnMessage(h.seq, std::move(message), (h.flags & kFlagAckRequested) != 0));
+  return HandleSendRun();
+}
+
+Result<void> FrameReader::HandleSendRun() {
+  // The run holds only complete kSend frames (no write payload is ever staged here).
+  std::span<const std::byte> rest(run_);
+  while (!rest.empty()) {
+    if (rest.size() < kFrameHeaderBytes) return Fail(ErrorCode::kProtocol, "send run cut short");
+    FTVM_ASSIGN_OR_RETURN(const FrameHeader h,
+                          DecodeFrameHeader(rest.first<kFrameHeaderBytes>(), limits_));
+    if (h.type != FrameType::kSend || (h.flags & kFlagSendRun) != 0) {
+      return Fail(ErrorCode::kProtocol, "frame type {} inside a send run",
+                  static_cast<int>(h.type));
+    }
+    rest = rest.subspan(kFrameHeaderBytes);
+    if (rest.size() < h.body_bytes) return Fail(ErrorCode::kProtocol, "send run cut short");
+    MessageBuffer message = handler_->TakeMessageBuffer();
+    message.assign(rest.begin(), rest.begin() + h.body_bytes);
+    rest = rest.subspan(h.body_bytes);
+    trace_rdma_recv(h.body_bytes);
+    FTVM_TRY(handler_->OnMessage(h.seq, std::move(message), (h.flags & kFlagAckRequested) != 0));
+  }
+  return {};
 }
 
 Result<void> FrameReader::HandleNak(const FrameHeader& h) {

@@ -7,7 +7,8 @@
 // whose last iovec also picks up the next frame's header when it is already there (so a batch
 // costs about two system calls, and no payload byte is staged). A write that fails the check
 // lands nothing: the writes before it land, then the handler hears of the rejection and the
-// stream ends.
+// stream ends. A kSend marked as the start of a send run is read together with the run (one
+// readv for many messages); the run is checked to hold nothing but complete kSend frames.
 //
 // Not thread-safe: one reader per stream, used by that stream's receiver thread only.
 #pragma once
@@ -77,6 +78,7 @@ class FrameReader {
   Result<void> ReadPayload(size_t payload_bytes);
   Result<void> HandleWrites(const FrameHeader& header);
   Result<void> HandleSend(const FrameHeader& header);
+  Result<void> HandleSendRun();
   Result<void> HandleNak(const FrameHeader& header);
 
   ByteSource* source_;
@@ -87,6 +89,7 @@ class FrameReader {
   HeaderBytes header_{};
   size_t header_have_ = 0;  // bytes of the next header already read
   std::vector<std::byte> body_;
+  std::vector<std::byte> run_;  // the send frames a kFlagSendRun frame announced
   std::vector<WriteDescriptor> writes_;
   std::vector<RegionPin> pins_;
   std::vector<iovec> iov_;

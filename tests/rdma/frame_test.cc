@@ -57,6 +57,16 @@ TEST(FrameTest, HeaderDecoderRejectsEveryInconsistency) {
   ExpectRejected({.type = FrameType::kHello, .body_bytes = kHelloBytes});  // after handshake
   ExpectRejected({.type = FrameType::kAck}, FrameLimits{.handshake = true});
   ExpectRejected({.type = FrameType::kHello, .body_bytes = 12}, FrameLimits{.handshake = true});
+  ExpectRejected({.type = FrameType::kSend, .body_bytes = 1, .aux = 5});  // aux without a run
+  ExpectRejected({.type = FrameType::kSend, .flags = kFlagSendRun, .body_bytes = 1, .aux = 0});
+  ExpectRejected({.type = FrameType::kSend, .flags = kFlagSendRun, .aux = kMaxSendRunBytes + 1});
+  ExpectRejected({.type = FrameType::kAck, .flags = kFlagSendRun, .aux = 24});
+  HeaderBytes run = EncodeFrameHeader({.type = FrameType::kSend, .body_bytes = 4});
+  MarkSendRun(&run, 48);
+  auto marked = DecodeFrameHeader(run, kLimits);
+  ASSERT_TRUE(marked);
+  EXPECT_EQ(marked->flags, kFlagSendRun);
+  EXPECT_EQ(marked->aux, 48u);
   EXPECT_TRUE(DecodeFrameHeader(EncodeFrameHeader({.type = FrameType::kSend, .body_bytes = 4096}),
                                 kLimits));
   EXPECT_TRUE(DecodeFrameHeader(
