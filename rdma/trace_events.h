@@ -30,7 +30,8 @@ FTVM_TRACE_EVENT(rdma_keepalive, "stream={}", (uint32_t, stream))
 FTVM_TRACE_EVENT(rdma_peer_silent, "stream={} silent_ms={}", (uint32_t, stream),
                  (uint64_t, silent_ms))
 FTVM_TRACE_EVENT(rdma_connect, "port={} streams={}", (uint32_t, port), (uint32_t, streams))
-FTVM_TRACE_EVENT(rdma_accept, "port={} streams={}", (uint32_t, port), (uint32_t, streams))
+FTVM_TRACE_EVENT(rdma_accept, "connection={:#x} streams={}", (uint64_t, connection_id),
+                 (uint32_t, streams))
 
 // tcp provider: frames on the wire (type: rdma/tcp/frame.h FrameType).
 FTVM_TRACE_EVENT(rdma_tcp_frame_rx, "stream={} type={} seq={} count={} body={}", (uint32_t, stream),

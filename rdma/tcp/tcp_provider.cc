@@ -103,7 +103,7 @@ class TcpListener final : public Listener {
       FTVM_TRY(WriteHello(p.streams[i].get(), MakeHello(options_, i, n, p.id),
                           Deadline(options_.connect_timeout)));
     }
-    trace_rdma_accept(0, n);
+    trace_rdma_accept(p.id, n);
     return BuildChannel(std::move(p.streams), options_, p.hello);
   }
 
