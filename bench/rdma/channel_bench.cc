@@ -76,8 +76,9 @@ std::string Mops(double ops) { return fmt::format("{:.0f} k/s", ops / 1e3); }
 
 void Row(std::string_view name, const std::string& ours, const std::string& ceiling, double ratio,
          std::string_view target) {
-  std::printf("| %s | %s | %s | %.0f %% | %s |\n", std::string(name).c_str(), ours.c_str(),
-              ceiling.c_str(), ratio * 100, std::string(target).c_str());
+  const std::string percent = ratio > 0 ? fmt::format("{:.0f} %", ratio * 100) : "-";
+  std::printf("| %s | %s | %s | %s | %s |\n", std::string(name).c_str(), ours.c_str(),
+              ceiling.c_str(), percent.c_str(), std::string(target).c_str());
   std::fflush(stdout);
 }
 
@@ -117,6 +118,10 @@ Result<void> RunWrites(Endpoints& ends, const Flags& f, std::string_view name, u
                             f, [&] { return ChannelWrites(ends, c); },
                             [&] { return SocketStream(plain); }, &Measurement::bytes_per_s));
   const auto& [ours, socket] = per_write;
+  if (!f.ceiling) {
+    Row(name, Rate(ours.bytes_per_s), "-", 0, target);
+    return {};
+  }
   Row(name, Rate(ours.bytes_per_s), Rate(socket.bytes_per_s) + " (send/recv per write)",
       ours.bytes_per_s / socket.bytes_per_s, target);
   if (batch > 1 && f.ceiling) {
@@ -160,7 +165,8 @@ Result<void> Run(const Flags& f) {
     FTVM_ASSIGN_OR_RETURN(auto m, Alternate(
                                       f, [&] { return ChannelMessages(ends, c); },
                                       [&] { return SocketMessages(c); }, &Measurement::ops_per_s));
-    Row("messages of 64 B", Mops(m.first.ops_per_s), Mops(m.second.ops_per_s) + " (send() each)",
+    Row("messages of 64 B", Mops(m.first.ops_per_s),
+        f.ceiling ? Mops(m.second.ops_per_s) + " (send() each)" : "-",
         m.second.ops_per_s > 0 ? m.first.ops_per_s / m.second.ops_per_s : 0, "");
   }
   if (wanted("lat")) {
@@ -171,7 +177,9 @@ Result<void> Run(const Flags& f) {
                     [&] { return SocketPingPong(c, kIterations); }, &Measurement::rtt_median_us));
     Row("ping-pong 64 B, median round trip",
         fmt::format("{:.1f} us (p99 {:.1f})", l.first.rtt_median_us, l.first.rtt_p99_us),
-        fmt::format("{:.1f} us (p99 {:.1f})", l.second.rtt_median_us, l.second.rtt_p99_us),
+        f.ceiling
+            ? fmt::format("{:.1f} us (p99 {:.1f})", l.second.rtt_median_us, l.second.rtt_p99_us)
+            : "-",
         l.first.rtt_median_us > 0 ? l.second.rtt_median_us / l.first.rtt_median_us : 0, "");
   }
   return {};

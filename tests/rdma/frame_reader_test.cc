@@ -13,7 +13,8 @@ namespace {
 
 class MemorySource final : public ByteSource {
  public:
-  MemorySource(std::vector<std::byte> bytes, size_t chunk) : bytes_(std::move(bytes)), chunk_(chunk) {}
+  MemorySource(std::vector<std::byte> bytes, size_t chunk)
+      : bytes_(std::move(bytes)), chunk_(chunk) {}
   Result<size_t> ReadSome(std::span<const iovec> iov) override {
     if (pos_ == bytes_.size()) return Fail(ErrorCode::kPeerLost, "end of stream");
     size_t budget = std::min(chunk_, bytes_.size() - pos_);
@@ -61,13 +62,16 @@ struct Recorder final : FrameHandler {
   bool closed = false;
 };
 
-void Append(std::vector<std::byte>* out, const HeaderBytes& h) { out->insert(out->end(), h.begin(), h.end()); }
+void Append(std::vector<std::byte>* out, const HeaderBytes& h) {
+  out->insert(out->end(), h.begin(), h.end());
+}
 void AppendText(std::vector<std::byte>* out, std::string_view text) {
   const auto* p = reinterpret_cast<const std::byte*>(text.data());
   out->insert(out->end(), p, p + text.size());
 }
 HeaderBytes Send(uint64_t seq, size_t bytes) {
-  return EncodeFrameHeader({.type = FrameType::kSend, .body_bytes = static_cast<uint32_t>(bytes), .seq = seq});
+  return EncodeFrameHeader(
+      {.type = FrameType::kSend, .body_bytes = static_cast<uint32_t>(bytes), .seq = seq});
 }
 
 constexpr FrameLimits kLimits{.max_message_bytes = 4096, .handshake = false};
@@ -118,7 +122,8 @@ TEST(FrameReaderTest, SendRunHoldingAnythingButCompleteSendsIsAProtocolError) {
     return stream;
   };
   std::vector<std::byte> writes;  // a write frame smuggled into a run
-  Append(&writes, EncodeFrameHeader({.type = FrameType::kWrites, .count = 1, .body_bytes = 16, .seq = 1}));
+  Append(&writes,
+         EncodeFrameHeader({.type = FrameType::kWrites, .count = 1, .body_bytes = 16, .seq = 1}));
   writes.resize(writes.size() + 16);
   std::vector<std::byte> short_body;  // a send whose body runs past the run
   Append(&short_body, Send(1, 100));
@@ -148,7 +153,9 @@ TEST(FrameReaderTest, WritesLandThroughSmallReadsAndABadOneStopsTheFrame) {
   AppendWriteDescriptor(&body, {base + 8, region->rkey, 4});
   AppendWriteDescriptor(&body, {base + 60, region->rkey, 8});  // 4 bytes past the end
   std::vector<std::byte> stream;
-  Append(&stream, EncodeFrameHeader({.type = FrameType::kWrites, .count = 2, .body_bytes = 32, .seq = 5, .aux = 12}));
+  Append(&stream,
+         EncodeFrameHeader(
+             {.type = FrameType::kWrites, .count = 2, .body_bytes = 32, .seq = 5, .aux = 12}));
   stream.insert(stream.end(), body.begin(), body.end());
   AppendText(&stream, "WXYZ12345678");
   Recorder rec;
@@ -156,7 +163,8 @@ TEST(FrameReaderTest, WritesLandThroughSmallReadsAndABadOneStopsTheFrame) {
   FrameReader reader(&source, &regions, &rec, kLimits);
   EXPECT_EQ(ReadAll(reader).code(), ErrorCode::kRemoteAccess);
   EXPECT_EQ(rec.landed, (std::vector<std::pair<uint64_t, uint32_t>>{{5, 1}}));
-  EXPECT_EQ(rec.rejected, (std::vector<std::pair<uint64_t, NakReason>>{{6, NakReason::kOutOfBounds}}));
+  EXPECT_EQ(rec.rejected,
+            (std::vector<std::pair<uint64_t, NakReason>>{{6, NakReason::kOutOfBounds}}));
   EXPECT_EQ(std::memcmp(target.data() + 8, "WXYZ", 4), 0);
   EXPECT_EQ(target[60], std::byte{0});  // nothing of the rejected write
 }
