@@ -2,6 +2,10 @@
 // selection, and what a verbs run does on a host without RDMA (like the development machines).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <linux/capability.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "base/mapping.h"
 #include "rdma/channel.h"
@@ -55,6 +59,49 @@ TEST(VerbsMemlockTest, ReservationsAreReleasedWithTheirOwner) {
     EXPECT_EQ(PinnedBytes::InUse(), before + 16 * 4096);
   }
   EXPECT_EQ(PinnedBytes::InUse(), before);
+}
+
+// Lowers this thread's RLIMIT_MEMLOCK and drops CAP_IPC_LOCK from its effective set (if it
+// has it) for the lifetime of the object; both come back afterwards.
+class LowMemlock {
+ public:
+  explicit LowMemlock(rlim_t bytes) {
+    ::getrlimit(RLIMIT_MEMLOCK, &saved_limit_);
+    rlimit low = saved_limit_;
+    low.rlim_cur = bytes;
+    ok_ = ::setrlimit(RLIMIT_MEMLOCK, &low) == 0;
+    header_.version = _LINUX_CAPABILITY_VERSION_3;
+    if (::syscall(SYS_capget, &header_, saved_caps_) != 0) return;
+    __user_cap_data_struct dropped[2] = {saved_caps_[0], saved_caps_[1]};
+    dropped[0].effective &= ~(1u << CAP_IPC_LOCK);
+    ok_ = ok_ && ::syscall(SYS_capset, &header_, dropped) == 0;
+  }
+  ~LowMemlock() {
+    (void)::syscall(SYS_capset, &header_, saved_caps_);
+    (void)::setrlimit(RLIMIT_MEMLOCK, &saved_limit_);
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  rlimit saved_limit_{};
+  __user_cap_header_struct header_{};
+  __user_cap_data_struct saved_caps_[2]{};
+  bool ok_ = false;
+};
+
+TEST(VerbsMemlockTest, TheRealLimitStopsAnOversizedRegistrationWithAClearMessage) {
+  auto m = Mapping::Anonymous(4 << 20);
+  ASSERT_TRUE(m);
+  LowMemlock low(1 << 20);
+  if (!low.ok()) GTEST_SKIP() << "cannot lower RLIMIT_MEMLOCK or drop CAP_IPC_LOCK here";
+  const MemlockLimit limit = verbs::CurrentMemlockLimit();
+  EXPECT_FALSE(limit.unlimited);
+  EXPECT_EQ(limit.bytes, 1u << 20);
+  auto pinned = PinnedBytes::Reserve(m->bytes());
+  ASSERT_FALSE(pinned);
+  EXPECT_EQ(pinned.error().code(), ErrorCode::kResourceExhausted);
+  EXPECT_THAT(pinned.error().context(), HasSubstr("RLIMIT_MEMLOCK of 1.0 MiB"));
+  EXPECT_TRUE(PinnedBytes::Reserve(m->bytes().first(64 << 10)));  // small ones still fit
 }
 
 TEST(TransportTest, ParsesTheThreeNames) {
