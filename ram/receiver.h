@@ -103,6 +103,7 @@ class RamReceiver {
   Result<void> OnDirtySet(const DirtySet& set);
   Result<void> OnCompress(const Compress& compress);
   Result<void> OnEnd(const CheckpointEnd& end);
+  Result<void> EndSyncRound(const CheckpointEnd& end);
   Result<void> ExpectCheckpoint(uint64_t id, const char* what) const;
   Result<void> Reply(const Message& message);
   void SendAck(AckStatus status);
@@ -120,6 +121,8 @@ class RamReceiver {
   uint64_t checkpoint_ = 0;
   uint64_t last_committed_ = 0;
   bool full_ = false;
+  bool sync_round_ = false;
+  std::vector<std::vector<uint64_t>> covered_;  // pages the sync rounds brought, per block
   bool primed_ = false;  // a full checkpoint was committed: the cache mirrors the primary
   std::vector<std::vector<uint64_t>> dirty_;  // the checkpoint's dirty set, per block
   uint32_t dirty_sets_ = 0;

@@ -27,7 +27,11 @@ Result<void> RamReceiver::OnBegin(const CheckpointBegin& begin) {
     return ftvm::Fail(ErrorCode::kProtocol, "checkpoint {} after checkpoint {}", begin.checkpoint,
                       checkpoint_);
   }
-  if (!primed_ && !begin.full) {
+  if (begin.sync_round && primed_) {
+    return ftvm::Fail(ErrorCode::kProtocol, "sync round {} after the first commit",
+                      begin.checkpoint);
+  }
+  if (!primed_ && !begin.full && !begin.sync_round) {
     return ftvm::Fail(ErrorCode::kProtocol,
                       "checkpoint {} is incremental but no full checkpoint was committed yet",
                       begin.checkpoint);
@@ -35,6 +39,8 @@ Result<void> RamReceiver::OnBegin(const CheckpointBegin& begin) {
   for (auto& words : dirty_) std::ranges::fill(words, 0);
   checkpoint_ = begin.checkpoint;
   full_ = begin.full;
+  sync_round_ = begin.sync_round;
+  if (covered_.empty()) covered_ = dirty_;  // same shape, all clear
   dirty_sets_ = 0;
   hash_.reset();
   state_ = ReceiverState::kReceiving;
@@ -84,6 +90,15 @@ Result<void> RamReceiver::OnEnd(const CheckpointEnd& end) {
         ErrorCode::kProtocol, "checkpoint {} ends with {} dirty sets / {} pages, received {} / {}",
         end.checkpoint, end.dirty_set_messages, end.dirty_pages, dirty_sets_, dirty_pages);
   }
+  if (sync_round_) return EndSyncRound(end);
+  if (full_) {
+    // The pages the sync rounds brought count as part of a full checkpoint.
+    dirty_pages = 0;
+    for (size_t b = 0; b < table_.size(); ++b) {
+      OrInto(dirty_[b], covered_[b], table_[b].page_count());
+      dirty_pages += CountDirty(dirty_[b], table_[b].page_count());
+    }
+  }
   if (end.has_hash != verify_ || (full_ && dirty_pages != all_pages)) {
     return ftvm::Fail(ErrorCode::kProtocol, "checkpoint {}: hash {} (verify {}), full {} ({}/{})",
                       end.checkpoint, end.has_hash, verify_, full_, dirty_pages, all_pages);
@@ -97,6 +112,18 @@ Result<void> RamReceiver::OnEnd(const CheckpointEnd& end) {
   state_ = ReceiverState::kComplete;
   ++stats_.checkpoints;
   stats_.dirty_pages += dirty_pages;
+  return {};
+}
+
+Result<void> RamReceiver::EndSyncRound(const CheckpointEnd& end) {
+  if (end.has_hash) {
+    return ftvm::Fail(ErrorCode::kProtocol, "sync round {} carries a hash", end.checkpoint);
+  }
+  for (size_t b = 0; b < table_.size(); ++b) {
+    OrInto(covered_[b], dirty_[b], table_[b].page_count());
+  }
+  state_ = ReceiverState::kIdle;
+  ++stats_.sync_rounds;
   return {};
 }
 
@@ -137,8 +164,8 @@ Result<CommitSummary> RamReceiver::Commit(std::span<const DirtyBitmap> local_dir
   stats_.last_commit_bytes = copy.bytes;
   stats_.committed_bytes += copy.bytes;
   SendAck(AckStatus::kCommitted);
-  Log().info("committed checkpoint {}: {} pages in {} runs, {:.3f} ms", checkpoint_, copy.pages,
-             copy.runs, static_cast<double>(copy.ns) / 1e6);
+  Log().debug("committed checkpoint {}: {} pages in {} runs, {:.3f} ms", checkpoint_, copy.pages,
+              copy.runs, static_cast<double>(copy.ns) / 1e6);
   return CommitSummary{checkpoint_, copy.pages, copy.bytes, copy.runs, copy.ns};
 }
 

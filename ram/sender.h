@@ -2,12 +2,17 @@
 //
 // Lifecycle (all calls from the one thread that drives the channel):
 //   Start()           sends the block table, waits for the secondary's answer (pin-all: keys).
+//   SendSyncRound()   optional, before the first checkpoint: the initial sync while the guest
+//                     runs (live-migration rounds). Pages land in the secondary's cache only.
+//                     Start dirty logging before round 1; round 1 should carry every page.
 //   SendCheckpoint()  per checkpoint, with the guest's dirty bitmaps: waits for the previous
 //                     checkpoint's ack, then Begin, dirty set, writes/compress, flush, End.
 //   WaitForAck()      optional: waits for the secondary's Commit()/Discard() of the last one.
-// The first checkpoint, and every one until a full checkpoint has been committed, carries every
-// page. Pages of a checkpoint the secondary discarded are carried into the next checkpoint, so
-// the cache always converges to the primary's memory.
+// The first checkpoint, and every one until a full checkpoint has been committed, is full: the
+// secondary's commit copies every page. Its data is every page, unless sync rounds already
+// covered every page: then only the pages dirtied since (the `dirty` argument) travel. Pages of a
+// checkpoint the secondary discarded are carried into the next checkpoint, so the cache always
+// converges to the primary's memory.
 //
 // Polling: while it works the sender polls the channel itself; completions and messages that
 // are not ram/'s are handed to options.on_foreign (or queued for TakeForeign()), never dropped.
@@ -54,6 +59,14 @@ struct SenderOptions {
   ForeignHandler on_foreign;  // null: foreign completions queue up for TakeForeign()
 };
 
+struct RoundSummary {
+  uint64_t id = 0;
+  uint64_t dirty_pages = 0;
+  uint64_t pages_written = 0;
+  uint64_t zero_pages = 0;
+  uint64_t ns = 0;
+};
+
 struct CheckpointSummary {
   uint64_t id = 0;
   bool full = false;
@@ -78,6 +91,11 @@ class RamSender : private Pump {
   // Returns once every write completed and End was sent; the secondary may then commit.
   Result<CheckpointSummary> SendCheckpoint(uint64_t id, std::span<const DirtyBitmap> dirty);
 
+  // One round of the initial sync (see above): `id` shares the checkpoint id space (strictly
+  // increasing). kInvalidArgument once a checkpoint was sent. The guest may run meanwhile;
+  // pages it writes during the round must show up in a later round's or checkpoint's bitmap.
+  Result<RoundSummary> SendSyncRound(uint64_t id, std::span<const DirtyBitmap> dirty);
+
   // Waits until the last checkpoint sent was acknowledged and returns how it ended.
   // kInvalidArgument if nothing was sent yet.
   Result<AckStatus> WaitForAck(Nanos timeout);
@@ -85,6 +103,8 @@ class RamSender : private Pump {
 
   // A ram/ message received by colo/'s poll loop.
   Result<void> HandleMessage(std::span<const std::byte> message);
+  // A completion of a ram/ work request (IsRamWorkRequest) that colo/'s poll loop received.
+  Result<void> HandleCompletion(const rdma::Completion& completion);
 
   // Foreign completions queued since the last call (only without options.on_foreign).
   std::vector<rdma::Completion> TakeForeign();
@@ -102,6 +122,8 @@ class RamSender : private Pump {
   WriterConfig WriterSettings() const;
   Result<CheckpointSummary> Transfer(uint64_t id, std::span<const DirtyBitmap> dirty);
   void BuildEffective(std::span<const DirtyBitmap> dirty, bool full);
+  Result<void> CheckBitmaps(std::span<const DirtyBitmap> dirty) const;
+  uint64_t HashAllPages() const;
   Result<uint32_t> SendDirtySets(uint64_t id);
   Result<void> SendMessage(const Message& message);
   Result<size_t> PumpOnce(Nanos timeout) override;
@@ -127,6 +149,8 @@ class RamSender : private Pump {
   std::vector<std::vector<uint64_t>> effective_;  // this checkpoint's pages
   std::vector<std::vector<uint64_t>> carry_;      // pages not yet known to be committed
   bool synced_ = false;                           // a full checkpoint was committed
+  std::vector<std::vector<uint64_t>> covered_;    // pages the sync rounds sent
+  bool covered_all_ = false;                      // ... which is every page
   uint64_t last_id_ = 0;
   std::optional<uint64_t> awaiting_ack_;
   bool awaiting_full_ = false;

@@ -22,16 +22,7 @@ Result<CheckpointSummary> RamSender::SendCheckpoint(uint64_t id,
     return Fail(ErrorCode::kInvalidArgument, "checkpoint id {} is not above the last ({})", id,
                 last_id_);
   }
-  if (dirty.size() != blocks_.size()) {
-    return Fail(ErrorCode::kInvalidArgument, "{} dirty bitmaps for {} blocks", dirty.size(),
-                blocks_.size());
-  }
-  for (size_t b = 0; b < blocks_.size(); ++b) {
-    if (dirty[b].size() < BitmapWords(blocks_[b].page_count())) {
-      return Fail(ErrorCode::kInvalidArgument, "dirty bitmap of block {} has {} words, needs {}",
-                  blocks_[b].name, dirty[b].size(), BitmapWords(blocks_[b].page_count()));
-    }
-  }
+  FTVM_TRY(CheckBitmaps(dirty));
   if (awaiting_ack_) {
     auto acked = WaitForAck(options_.reply_timeout);
     if (!acked) return Fail(std::move(acked.error()).Wrap("ack of the previous checkpoint"));
@@ -42,6 +33,20 @@ Result<CheckpointSummary> RamSender::SendCheckpoint(uint64_t id,
     return Fail(std::move(summary.error()).Wrap(fmt::format("checkpoint {}", id)));
   }
   return summary;
+}
+
+Result<void> RamSender::CheckBitmaps(std::span<const DirtyBitmap> dirty) const {
+  if (dirty.size() != blocks_.size()) {
+    return Fail(ErrorCode::kInvalidArgument, "{} dirty bitmaps for {} blocks", dirty.size(),
+                blocks_.size());
+  }
+  for (size_t b = 0; b < blocks_.size(); ++b) {
+    if (dirty[b].size() < BitmapWords(blocks_[b].page_count())) {
+      return Fail(ErrorCode::kInvalidArgument, "dirty bitmap of block {} has {} words, needs {}",
+                  blocks_[b].name, dirty[b].size(), BitmapWords(blocks_[b].page_count()));
+    }
+  }
+  return {};
 }
 
 Result<CheckpointSummary> RamSender::Transfer(uint64_t id, std::span<const DirtyBitmap> dirty) {
@@ -61,14 +66,17 @@ Result<CheckpointSummary> RamSender::Transfer(uint64_t id, std::span<const Dirty
   FTVM_TRY(SendMessage(CheckpointBegin{id, summary.full}));
   FTVM_ASSIGN_OR_RETURN(const uint32_t sets, SendDirtySets(id));
 
+  // A full checkpoint after sync rounds sends only its own pages, but the secondary commits
+  // (and verifies) every page: hash all of them here.
+  const bool hash_all = options_.verify && summary.full && covered_all_;
   std::optional<PageHasher> hasher;
-  if (options_.verify) hasher.emplace();
+  if (options_.verify && !hash_all) hasher.emplace();
   FTVM_TRY(writer_->Write(id, effective_, hasher ? &*hasher : nullptr));
   FTVM_TRY_CTX(queue_.Drain(options_.reply_timeout), "flush writes");
   summary.ns = watch.ElapsedNs();
 
-  FTVM_TRY(SendMessage(CheckpointEnd{id, sets, summary.dirty_pages, hasher.has_value(),
-                                     hasher ? hasher->Digest() : 0}));
+  const uint64_t hash = hash_all ? HashAllPages() : hasher ? hasher->Digest() : 0;
+  FTVM_TRY(SendMessage(CheckpointEnd{id, sets, summary.dirty_pages, options_.verify, hash}));
   // Until the secondary says it committed, these pages may have to go out again.
   std::swap(carry_, effective_);
   awaiting_ack_ = id;
@@ -86,9 +94,9 @@ Result<CheckpointSummary> RamSender::Transfer(uint64_t id, std::span<const Dirty
       summary.ns == 0 ? 0
                       : static_cast<uint64_t>(static_cast<double>(covered_bytes) * 1e9 /
                                               static_cast<double>(summary.ns));
-  Log().info("checkpoint {}{}: {} dirty pages, {} written in {} runs, {} zero, {:.3f} ms", id,
-             summary.full ? " (full)" : "", summary.dirty_pages, summary.pages_written,
-             summary.writes, summary.zero_pages, static_cast<double>(summary.ns) / 1e6);
+  Log().debug("checkpoint {}{}: {} dirty pages, {} written in {} runs, {} zero, {:.3f} ms", id,
+              summary.full ? " (full)" : "", summary.dirty_pages, summary.pages_written,
+              summary.writes, summary.zero_pages, static_cast<double>(summary.ns) / 1e6);
   return summary;
 }
 
@@ -96,7 +104,7 @@ void RamSender::BuildEffective(std::span<const DirtyBitmap> dirty, bool full) {
   for (size_t b = 0; b < blocks_.size(); ++b) {
     const uint64_t pages = blocks_[b].page_count();
     std::vector<uint64_t>& out = effective_[b];
-    if (full) {
+    if (full && !covered_all_) {
       SetAll(out, pages);
       continue;
     }

@@ -5,6 +5,7 @@ namespace ftvm::ram {
 std::vector<std::pair<std::string_view, uint64_t>> Fields(const RamStats& s) {
   return {
       {"checkpoints", s.checkpoints},
+      {"sync_rounds", s.sync_rounds},
       {"commits", s.commits},
       {"discards", s.discards},
       {"verify_failures", s.verify_failures},

@@ -12,6 +12,7 @@ namespace ftvm::ram {
 
 struct RamStats {
   uint64_t checkpoints = 0;  // sender: checkpoints sent; receiver: checkpoints fully received
+  uint64_t sync_rounds = 0;  // rounds of the initial sync (before the first checkpoint)
   uint64_t commits = 0;      // receiver: committed; sender: acknowledged as committed
   uint64_t discards = 0;     // discarded (incomplete or aborted) checkpoints
   uint64_t verify_failures = 0;

@@ -14,6 +14,7 @@ struct Overloaded : Fs... {
 constexpr size_t kBlockDescMinBytes = 2 + 8 + 8 + 4;
 constexpr size_t kRemoteBlockBytes = 12;
 constexpr uint32_t kFlagFull = 1;
+constexpr uint32_t kFlagSyncRound = 2;
 constexpr uint32_t kFlagHash = 1;
 
 void PutChunks(WireWriter& w, const std::vector<ChunkRef>& chunks) {
@@ -47,7 +48,8 @@ void EncodeBody(WireWriter& w, const Compress& m) {
   for (const ZeroRange& r : m.ranges) w.Put(r.block).Put(r.offset).Put(r.length);
 }
 void EncodeBody(WireWriter& w, const CheckpointBegin& m) {
-  w.Put(m.checkpoint).Put(m.full ? kFlagFull : uint32_t{0});
+  w.Put(m.checkpoint)
+      .Put((m.full ? kFlagFull : uint32_t{0}) | (m.sync_round ? kFlagSyncRound : uint32_t{0}));
 }
 void EncodeBody(WireWriter& w, const DirtySet& m) {
   w.Put(m.checkpoint).Put(m.block).Put(m.first_word).Put(static_cast<uint32_t>(m.words.size()));
@@ -195,10 +197,15 @@ Result<Message> DecodeBody(MessageType type, WireReader& r) {
     case MessageType::kCompress:
       return DecodeCompress(r);
     case MessageType::kCheckpointBegin: {
-      CheckpointBegin m{r.Get<uint64_t>(), false};
+      CheckpointBegin m{r.Get<uint64_t>(), false, false};
       const auto flags = r.Get<uint32_t>();
-      if ((flags & ~kFlagFull) != 0) r.Invalidate(fmt::format("unknown flags {:#x}", flags));
+      if ((flags & ~(kFlagFull | kFlagSyncRound)) != 0) {
+        r.Invalidate(fmt::format("unknown flags {:#x}", flags));
+      } else if (flags == (kFlagFull | kFlagSyncRound)) {
+        r.Invalidate("a sync round cannot be a full checkpoint");
+      }
       m.full = (flags & kFlagFull) != 0;
+      m.sync_round = (flags & kFlagSyncRound) != 0;
       FTVM_TRY(r.Finish("checkpoint begin"));
       return m;
     }

@@ -96,7 +96,13 @@ struct Compress {
 };
 struct CheckpointBegin {
   uint64_t checkpoint = 0;
-  bool full = false;  // every page of every block is in this checkpoint
+  // Every page of every block is in this checkpoint: either all of them travel, or the pages
+  // that do not travel came in the sync rounds before (the dirty set plus the rounds' dirty
+  // sets cover every page). The commit copies every page.
+  bool full = false;
+  // A round of the initial sync: pages land in the cache while the primary's guest still runs;
+  // nothing is committed or acknowledged. Only before the first commit.
+  bool sync_round = false;
 };
 struct DirtySet {
   uint64_t checkpoint = 0;

@@ -70,6 +70,10 @@ class WriteQueue {
   uint64_t in_flight() const { return assigned_ - completed_; }
   uint64_t peak_writes_in_flight() const { return peak_writes_; }
 
+  // A completion someone else polled off the shared channel (e.g. colo/'s loop): a ram/ work
+  // request retires here; anything else goes to the foreign handler.
+  Result<void> Accept(rdma::Completion& c) { return OnCompletion(c); }
+
   // Received ram/ messages, oldest first; the owner pops what it handles.
   std::deque<std::vector<std::byte>>& inbox() { return inbox_; }
 

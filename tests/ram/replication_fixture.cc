@@ -43,6 +43,16 @@ Result<AckStatus> ReplicationPair::Round(uint64_t id, const DirtyPattern& patter
   return sender_->WaitForAck(std::chrono::seconds(10));
 }
 
+std::vector<Bitmap> ReplicationPair::AllPages() const {
+  std::vector<Bitmap> all;
+  for (const TestBlock& b : script_.blocks()) {
+    const uint64_t pages = b.view.page_count();
+    all.emplace_back(BitmapWords(pages));
+    for (uint64_t p = 0; p < pages; ++p) SetPage(all.back(), p);
+  }
+  return all;
+}
+
 bool ReplicationPair::Mirrored() const {
   for (size_t b = 0; b < secondary_.size(); ++b) {
     const auto& p = script_.blocks()[b].view.host;

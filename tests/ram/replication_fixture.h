@@ -33,6 +33,11 @@ class ReplicationPair {
   // Like Round without waiting for the ack: the dirty bitmaps used are left in last_dirty().
   Result<CheckpointSummary> Send(uint64_t id, const DirtyPattern& pattern);
 
+  // Dirties pages of the primary per `pattern` (the guest running) and returns their bitmaps.
+  std::vector<Bitmap> Dirty(const DirtyPattern& pattern) { return script_.Run(pattern); }
+  // Bitmaps with every page of every block set.
+  std::vector<Bitmap> AllPages() const;
+
   bool Mirrored() const;  // secondary guest == primary memory, every block
   std::vector<std::vector<std::byte>> SnapshotSecondary() const;
   bool SecondaryEquals(const std::vector<std::vector<std::byte>>& snapshot) const;

@@ -2,15 +2,19 @@
 // pinned budgets, zero-heavy data, verify mode, discards and faults.
 #include <gtest/gtest.h>
 
+#include <bit>
+
 #include "tests/ram/loopback_channel.h"
 #include "tests/ram/replication_fixture.h"
 
 namespace ftvm::ram {
 namespace {
 
+using testing::Bitmap;
 using testing::DirtyPattern;
 using testing::LoopbackChannel;
 using testing::ReplicationPair;
+using testing::Spans;
 
 const testing::BlockSpec kBlocks[] = {{"pc.ram", (3 << 20) + 12 * 4096, 0},
                                       {"vga", 256 << 10, 0xa0000}};
@@ -124,6 +128,56 @@ TEST(ReplicationTest, FirstCheckpointCarriesEveryPage) {
   ASSERT_FALSE(p.pair->Mirrored());                // both sides start with different random memory
   auto ack = p.pair->Round(1, {0.0, false, 0.0});  // nothing dirty
   ASSERT_TRUE(ack);
+  EXPECT_TRUE(p.pair->Mirrored());
+}
+
+TEST(ReplicationTest, SyncRoundsLetTheFirstCheckpointSendOnlyWhatChangedSince) {
+  for (bool verify : {false, true}) {
+    auto p = MakePair();
+    SenderOptions o = Options(RegistrationMode::kOnDemand);
+    o.verify = verify;
+    ASSERT_TRUE(p.pair->StartSender(o));
+    // Round 1: every page; round 2: what the "guest" wrote during round 1.
+    auto r1 = p.pair->sender().SendSyncRound(1, Spans(p.pair->AllPages()));
+    ASSERT_TRUE(r1) << r1.error().ToString();
+    auto r2 = p.pair->sender().SendSyncRound(2, Spans(p.pair->Dirty({0.1, true, 0.2})));
+    ASSERT_TRUE(r2) << r2.error().ToString();
+    EXPECT_FALSE(p.pair->Mirrored());  // rounds fill the cache, never guest memory
+    // Checkpoint 3 (full): only the pages dirtied since round 2 travel; the commit copies all.
+    const std::vector<Bitmap> last = p.pair->Dirty({0.01, false, 0.0});
+    uint64_t last_pages = 0;
+    for (const Bitmap& b : last) {
+      for (uint64_t w : b) last_pages += static_cast<uint64_t>(std::popcount(w));
+    }
+    auto sent = p.pair->sender().SendCheckpoint(3, Spans(last));
+    ASSERT_TRUE(sent) << sent.error().ToString();
+    EXPECT_TRUE(sent->full);
+    EXPECT_EQ(sent->pages_written + sent->zero_pages, last_pages);
+    auto ack = p.pair->sender().WaitForAck(std::chrono::seconds(10));
+    ASSERT_TRUE(ack) << ack.error().ToString();
+    EXPECT_EQ(*ack, AckStatus::kCommitted) << "verify " << verify;
+    EXPECT_TRUE(p.pair->Mirrored()) << "verify " << verify;
+    // Incremental checkpoints follow; a sync round is refused now.
+    for (uint64_t id = 4; id <= 6; ++id) {
+      auto incremental = p.pair->Round(id, {0.05, true, 0.1});
+      ASSERT_TRUE(incremental) << incremental.error().ToString();
+      EXPECT_EQ(*incremental, AckStatus::kCommitted);
+      EXPECT_TRUE(p.pair->Mirrored());
+    }
+    auto late = p.pair->sender().SendSyncRound(10, Spans(p.pair->AllPages()));
+    ASSERT_FALSE(late);
+    EXPECT_EQ(late.error().code(), ErrorCode::kInvalidArgument);
+  }
+}
+
+TEST(ReplicationTest, PartialSyncRoundsStillGiveAFullFirstCheckpoint) {
+  auto p = MakePair();
+  ASSERT_TRUE(p.pair->StartSender(Options(RegistrationMode::kPinAll)));
+  // The round misses most pages: the first checkpoint must then carry every page.
+  ASSERT_TRUE(p.pair->sender().SendSyncRound(1, Spans(p.pair->Dirty({0.05, false, 0.0}))));
+  auto ack = p.pair->Round(2, {0.0, false, 0.0});
+  ASSERT_TRUE(ack) << ack.error().ToString();
+  EXPECT_EQ(*ack, AckStatus::kCommitted);
   EXPECT_TRUE(p.pair->Mirrored());
 }
 

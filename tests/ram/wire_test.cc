@@ -23,6 +23,7 @@ std::vector<Message> Samples() {
       Unregister{{{0, 5}}},
       Compress{7, {{0, 4096, 8192}, {1, 0, 4096}}},
       CheckpointBegin{7, true},
+      CheckpointBegin{8, false, true},
       DirtySet{7, 0, 3, {1, 0, ~0ull}},
       CheckpointEnd{7, 2, 1234, true, 0xdeadbeefcafef00dull},
       CheckpointAck{7, AckStatus::kVerifyFailed},
@@ -86,6 +87,9 @@ TEST(RamWireTest, OutOfRangeEnumsAndFlagsAreRejected) {
   EXPECT_FALSE(Decode(ack));
   auto begin = Encoded(CheckpointBegin{1, false});
   begin.back() = std::byte{0x80};  // unknown flag bit
+  EXPECT_FALSE(Decode(begin));
+  begin = Encoded(CheckpointBegin{1, true});
+  begin[begin.size() - 4] = std::byte{3};  // full and sync round at once
   EXPECT_FALSE(Decode(begin));
   auto request = Encoded(BlockTableRequest{RegistrationMode::kPinAll, 20, false, 0, Table()});
   request[4] = std::byte{2};  // mode
