@@ -25,5 +25,7 @@ using CommandRunner = std::function<int()>;
 CommandRunner RegisterRunCommand(CLI::App& parent);
 CommandRunner RegisterRestoreCommand(CLI::App& parent);
 CommandRunner RegisterGuestsCommand(CLI::App& parent);
+CommandRunner RegisterPrimaryCommand(CLI::App& parent);
+CommandRunner RegisterSecondaryCommand(CLI::App& parent);
 
 }  // namespace ftvm::app

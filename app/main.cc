@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
   const CommandRunner run = RegisterRunCommand(app);
   const CommandRunner restore = RegisterRestoreCommand(app);
   const CommandRunner guests = RegisterGuestsCommand(app);
+  const CommandRunner primary = RegisterPrimaryCommand(app);
+  const CommandRunner secondary = RegisterSecondaryCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -41,6 +43,8 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("run")) return run();
     if (app.got_subcommand("restore")) return restore();
     if (app.got_subcommand("guests")) return guests();
+    if (app.got_subcommand("primary")) return primary();
+    if (app.got_subcommand("secondary")) return secondary();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ftvm: internal error: %s\n", e.what());
     return kExitSoftware;

@@ -7,7 +7,6 @@ namespace ftvm::colo {
 namespace {
 
 constexpr uint16_t kVersion = 1;
-constexpr size_t kMaxGuestArgs = 64;
 
 template <class... Ts>
 struct Overloaded : Ts... {
@@ -22,15 +21,13 @@ Result<ColoMessage> DecodeHello(WireReader& r) {
   Hello h;
   h.protocol_version = r.Get<uint16_t>();
   h.guest = std::string(r.GetString16());
+  h.guest_args = std::string(r.GetString16());
   h.vcpus = r.Get<uint32_t>();
   h.ram_bytes = r.Get<uint64_t>();
+  h.ring_bytes = r.Get<uint64_t>();
   h.registration = r.Get<uint8_t>();
   h.passive = r.Get<uint8_t>();
   h.heartbeat_ms = r.Get<uint32_t>();
-  const auto nargs = r.Get<uint16_t>();
-  if (nargs > kMaxGuestArgs)
-    r.Invalidate(fmt::format("{} guest args > max {}", nargs, kMaxGuestArgs));
-  for (uint16_t i = 0; r.ok() && i < nargs; ++i) h.guest_args.emplace_back(r.GetString16());
   if (r.ok() && h.passive > 1) r.Invalidate(fmt::format("passive flag {}", h.passive));
   FTVM_TRY(r.Finish("colo hello"));
   return h;
@@ -113,10 +110,9 @@ void Encode(const ColoMessage& message, std::vector<std::byte>* out) {
       Overloaded{
           [&](const Hello& h) {
             auto w = Begin(out, ColoMsgType::kHello);
-            w.Put(h.protocol_version).PutString16(h.guest).Put(h.vcpus).Put(h.ram_bytes);
+            w.Put(h.protocol_version).PutString16(h.guest).PutString16(h.guest_args);
+            w.Put(h.vcpus).Put(h.ram_bytes).Put(h.ring_bytes);
             w.Put(h.registration).Put(h.passive).Put(h.heartbeat_ms);
-            w.Put(static_cast<uint16_t>(h.guest_args.size()));
-            for (const auto& a : h.guest_args) w.PutString16(a);
           },
           [&](const HelloAck& a) {
             Begin(out, ColoMsgType::kHelloAck).Put(a.accepted).PutString16(a.reason);

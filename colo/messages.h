@@ -44,13 +44,14 @@ enum class ColoMsgType : uint16_t {
 
 struct Hello {
   uint16_t protocol_version = kColoProtocolVersion;
-  std::string guest;  // built-in guest name, for the operator's information
+  std::string guest;       // built-in guest name, for the operator's information
+  std::string guest_args;  // "key=value ..." as given to the guest
   uint32_t vcpus = 1;
-  uint64_t ram_bytes = 0;     // total guest RAM (blocks are validated by ram/ separately)
+  uint64_t ram_bytes = 0;     // the guest's main RAM block (ram/ validates every block again)
+  uint64_t ring_bytes = 0;    // the shared-memory ring block (0: none)
   uint8_t registration = 0;   // ram/ registration mode
   uint8_t passive = 0;        // 1: the secondary guest stays paused between checkpoints
   uint32_t heartbeat_ms = 0;  // period the primary sends heartbeats with
-  std::vector<std::string> guest_args;
 };
 struct HelloAck {
   uint8_t accepted = 0;

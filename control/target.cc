@@ -35,6 +35,7 @@ Result<StatusInfo> ControlTarget::QueryStatus() { return NotHere("query-status")
 Result<colo::StatsSnapshot> ControlTarget::InfoCheckpoint() { return NotHere("info_checkpoint"); }
 Result<void> ControlTarget::ResetCheckpoint() { return NotHere("reset_checkpoint"); }
 Result<colo::ColoState> ControlTarget::QueryColoStatus() { return NotHere("query-colo-status"); }
+Result<colo::GuestStatus> ControlTarget::QueryGuest() { return NotHere("query-guest"); }
 Result<ReplicationInfo> ControlTarget::QueryReplication() { return NotHere("query-replication"); }
 Result<void> ControlTarget::CheckpointNow() { return NotHere("checkpoint-now"); }
 Result<Parameters> ControlTarget::QueryParameters() { return NotHere("query-parameters"); }

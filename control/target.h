@@ -21,6 +21,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "colo/engine.h"
 #include "colo/state.h"
 #include "colo/stats.h"
 
@@ -44,37 +45,15 @@ struct StatusInfo {
   RunState status = RunState::kPrelaunch;
 };
 
-struct ReplicationInfo {
-  std::string transport;     // "tcp" or "verbs"
-  std::string registration;  // "pin-all" or "on-demand"
-  uint64_t pinned_bytes = 0;
-  uint64_t registrations = 0;
-  uint64_t unregistrations = 0;
-  uint64_t zero_chunks = 0;
-  uint64_t writes_in_flight = 0;
-};
-
-// set-parameters / query-parameters. Ranges are enforced by the command schema.
-struct Parameters {
-  uint64_t checkpoint_delay_ms = 0;    // period between checkpoints
-  uint64_t heartbeat_timeout_ms = 0;   // peer declared lost after this silence
-  uint64_t dirty_threshold_pages = 0;  // checkpoint early above this many dirty pages; 0 = off
-  uint64_t pinned_budget_bytes = 0;    // on-demand registration: pinned memory bound; 0 = none
-};
-struct ParameterUpdate {  // only the fields the client set
-  std::optional<uint64_t> checkpoint_delay_ms;
-  std::optional<uint64_t> heartbeat_timeout_ms;
-  std::optional<uint64_t> dirty_threshold_pages;
-  std::optional<uint64_t> pinned_budget_bytes;
-};
-struct ParameterRange {
-  uint64_t min;
-  uint64_t max;
-};
-inline constexpr ParameterRange kCheckpointDelayMsRange{1, 600'000};
-inline constexpr ParameterRange kHeartbeatTimeoutMsRange{10, 600'000};
-inline constexpr ParameterRange kDirtyThresholdPagesRange{0, uint64_t{1} << 32};
-inline constexpr ParameterRange kPinnedBudgetBytesRange{0, uint64_t{1} << 50};
+// The engine's own types: colo/engine.h defines them and validates the parameter ranges.
+using ReplicationInfo = colo::ReplicationInfo;
+using Parameters = colo::Parameters;
+using ParameterUpdate = colo::ParameterUpdate;
+using ParameterRange = colo::ParameterRange;
+using colo::kCheckpointDelayMsRange;
+using colo::kDirtyThresholdPagesRange;
+using colo::kHeartbeatTimeoutMsRange;
+using colo::kPinnedBudgetBytesRange;
 
 class ControlTarget {
  public:
@@ -91,7 +70,10 @@ class ControlTarget {
   virtual Result<Parameters> QueryParameters();        // query-parameters
   // set-parameters: all fields or none (an Error leaves every parameter as it was).
   virtual Result<void> SetParameters(const ParameterUpdate& update);
-  virtual Result<void> Failover();  // failover / x-colo-lost-heartbeat: start it, return
+  virtual Result<void> Failover();
+  virtual Result<colo::GuestStatus>
+  QueryGuest();  // query-guest: the guest's control ports  // failover / x-colo-lost-heartbeat:
+                 // start it, return
 };
 
 }  // namespace ftvm::control

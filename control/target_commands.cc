@@ -46,6 +46,16 @@ Json ReplicationToJson(const ReplicationInfo& r) {
           {"writes-in-flight", r.writes_in_flight}};
 }
 
+Json GuestToJson(const colo::GuestStatus& g) {
+  return {{"present", g.present},
+          {"heartbeats", g.heartbeats},
+          {"last-heartbeat", g.last_heartbeat},
+          {"heartbeat-gaps", g.heartbeat_gaps},
+          {"work-done", g.work_done},
+          {"exited", g.exited},
+          {"exit-code", g.exit_code}};
+}
+
 Json ParametersToJson(const Parameters& p) {
   return {{"checkpoint-delay", p.checkpoint_delay_ms},
           {"heartbeat-timeout", p.heartbeat_timeout_ms},
@@ -136,6 +146,8 @@ Result<void> RegisterTargetCommands(CommandRegistry& registry, ControlTarget& ta
                            &ControlTarget::QueryColoStatus, ColoStateToJson));
   commands.push_back(Query("query-replication", "RAM replication transport and counters", target,
                            &ControlTarget::QueryReplication, ReplicationToJson));
+  commands.push_back(Query("query-guest", "the guest's heartbeats, gaps and exit status", target,
+                           &ControlTarget::QueryGuest, GuestToJson));
   commands.push_back(Action("checkpoint-now", "take a checkpoint now (returns once requested)",
                             target, &ControlTarget::CheckpointNow));
   commands.push_back(Query("query-parameters", "the current checkpoint parameters", target,

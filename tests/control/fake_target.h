@@ -34,6 +34,15 @@ class FakeTarget : public ControlTarget {
                            .failover = colo::FailoverState::kNone,
                            .in_commit = false};
   }
+  Result<colo::GuestStatus> QueryGuest() override {
+    return colo::GuestStatus{.present = true,
+                             .heartbeats = 42,
+                             .last_heartbeat = 41,
+                             .heartbeat_gaps = 0,
+                             .work_done = 5,
+                             .exited = false,
+                             .exit_code = 0};
+  }
   Result<ReplicationInfo> QueryReplication() override {
     return ReplicationInfo{.transport = "tcp",
                            .registration = "on-demand",

@@ -84,7 +84,7 @@ TEST_F(ServerRobustnessTest, UnknownCommandsAndWrongArgumentsGetPreciseErrors) {
   EXPECT_EQ(replies[1],
             ErrorReply("Invalid parameter type for 'heartbeat-timeout', expected: integer", 2));
   EXPECT_EQ(replies[2],
-            ErrorReply("Parameter 'heartbeat-timeout' expects an integer in the range of 10 to "
+            ErrorReply("Parameter 'heartbeat-timeout' expects an integer in the range of 50 to "
                        "600000",
                        3));
   EXPECT_EQ(replies[3], ErrorReply("Parameter 'enable' is missing", 4));

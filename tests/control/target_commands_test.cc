@@ -31,6 +31,10 @@ TEST_F(TargetCommandsTest, QueriesReturnQemuShapedObjects) {
             Ok(Json::parse(R"({"transport": "tcp", "registration": "on-demand",
                               "pinned-bytes": 1048576, "registrations": 7, "unregistrations": 3,
                               "zero-chunks": 11, "writes-in-flight": 2})")));
+  EXPECT_EQ(Run("query-guest"),
+            Ok(Json::parse(R"({"present": true, "heartbeats": 42, "last-heartbeat": 41,
+                              "heartbeat-gaps": 0, "work-done": 5, "exited": false,
+                              "exit-code": 0})")));
   EXPECT_EQ(Run("query-parameters"),
             Ok(Json::parse(R"({"checkpoint-delay": 100, "heartbeat-timeout": 1000,
                               "dirty-threshold": 0, "pinned-budget": 0})")));
@@ -188,9 +192,9 @@ TEST(TargetDefaultsTest, UnimplementedMethodsAreUnavailableNotMissing) {
   ASSERT_TRUE(RegisterTargetCommands(registry, bare).has_value());
   Session session(registry);
   (void)session.Handle(R"({"execute": "qmp_capabilities"})");
-  for (const char* command :
-       {"query-status", "info_checkpoint", "reset_checkpoint", "query-colo-status",
-        "query-replication", "checkpoint-now", "query-parameters", "set-parameters", "failover"}) {
+  for (const char* command : {"query-status", "info_checkpoint", "reset_checkpoint",
+                              "query-colo-status", "query-replication", "query-guest",
+                              "checkpoint-now", "query-parameters", "set-parameters", "failover"}) {
     Json reply = Json::parse(session.Handle(fmt::format(R"({{"execute": "{}"}})", command)));
     EXPECT_EQ(reply, Json::parse(fmt::format(
                          R"({{"error": {{"class": "GenericError",

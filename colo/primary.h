@@ -1,0 +1,86 @@
+// The primary: runs the protected guest and checkpoints it into the secondary.
+//
+//   setup     connect (retrying while the secondary starts), Hello/HelloAck, ram/ block tables
+//   sync      live rounds of dirty pages while the guest runs, until a round is small
+//   colo      checkpoint 1 (guest paused) commits the first full image; then every
+//             checkpoint_delay_ms (or on demand, or above dirty_threshold_pages):
+//               request -> reply -> pause -> harvest -> RAM (ram/) -> device state -> received
+//               -> [resume] -> loaded
+//   alone     the secondary was lost (or an operator failed over): checkpoints stop, the guest
+//             keeps running, DEGRADED is reported. The guest never stops for the secondary's sake.
+//
+// Run() drives everything on the calling thread until quit (EngineControl::RequestQuit or the
+// guest exiting) or a local fatal error. Operators talk to control() from other threads.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "base/result.h"
+#include "colo/engine.h"
+#include "colo/link.h"
+#include "colo/options.h"
+#include "ram/sender.h"
+#include "vmm/machine.h"
+
+namespace ftvm::colo {
+
+class Primary {
+ public:
+  // Creates and boots the VM (paused) and validates the options; does not connect yet.
+  static Result<std::unique_ptr<Primary>> Create(PrimaryOptions options);
+  ~Primary();
+
+  EngineControl& control() { return control_; }
+  vmm::Machine& machine() { return *machine_; }
+
+  // Runs the guest and the checkpoint loop until quit. Returns the guest's fate: ok after an
+  // orderly quit or guest exit, an error after a local fatal failure.
+  Result<void> Run();
+
+ private:
+  explicit Primary(PrimaryOptions options);
+  Result<void> Start();
+  Result<void> Setup();
+  Result<void> InitialSync();
+  Result<void> CheckpointLoop();
+  Result<bool> WaitForTrigger();
+  Result<void> Checkpoint(uint64_t n);
+  Result<void> TransferCheckpoint(uint64_t n, CheckpointSample& sample);
+  Result<void> SendVmstate(uint64_t n, std::span<const std::byte> blob);
+  // Waits for the secondary's message T of checkpoint `n` (bounded by checkpoint_timeout_ms).
+  template <class T>
+  Result<T> Await(uint64_t n, const char* what);
+  Result<void> ResumeGuest();
+  Result<void> HarvestInto(vmm::DirtyBitmaps& accumulated);
+  void LoseSecondary(const Error& why, bool requested);
+  Result<void> RunAlone();
+  Result<void> Quit();
+  // Marks a failure of this host (the VM, not the peer) as fatal on its way up.
+  template <class T>
+  Result<T> Local(Result<T> result) {
+    if (!result && !fatal_) fatal_ = result.error();
+    return result;
+  }
+  void PublishReplication();
+  std::vector<ram::RamBlock> RamViews() const;
+
+  PrimaryOptions options_;
+  EngineControl control_;
+  std::unique_ptr<vmm::Machine> machine_;
+  std::unique_ptr<PeerLink> link_;         // declared before sender_: the sender borrows it
+  std::unique_ptr<ram::RamSender> sender_;
+  vmm::DirtyBitmaps pending_dirty_;        // harvested, not yet checkpointed
+  vmm::DirtyBitmaps harvest_;              // scratch
+  std::vector<std::byte> blob_;
+  uint64_t checkpoint_ = 0;                // last checkpoint number started
+  uint64_t last_end_ns_ = 0;               // when the previous checkpoint ended
+  uint64_t start_ns_ = 0;
+  uint64_t last_harvest_ns_ = 0;
+  uint64_t ram_id_ = 0;
+  uint64_t last_summary_ns_ = 0;                    // ram/ ids: sync rounds, then checkpoints
+  std::optional<Error> fatal_;             // a local failure: stop, do not fail over
+};
+
+}  // namespace ftvm::colo

@@ -1,0 +1,164 @@
+// The primary's checkpoint transaction (see primary.h for the sequence).
+#include <xxhash.h>
+
+#include "base/strings.h"
+#include "colo/log.h"
+#include "colo/primary.h"
+#include "colo/trace_events.h"
+#include "rdma/message.h"
+
+namespace ftvm::colo {
+namespace {
+
+constexpr Nanos kPollSlice = std::chrono::milliseconds(5);
+
+template <class T>
+uint64_t SeqOf(const T& m) {
+  if constexpr (requires { m.seq; }) {
+    return m.seq;
+  } else {
+    return 0;
+  }
+}
+
+}  // namespace
+
+template <class T>
+Result<T> Primary::Await(uint64_t n, const char* what) {
+  const Deadline deadline(std::chrono::milliseconds(options_.checkpoint_timeout_ms));
+  for (;;) {
+    while (link_->has_message()) {
+      auto m = link_->PopMessage();
+      if (auto* want = std::get_if<T>(&m.message); want != nullptr && SeqOf(*want) == n) {
+        return *want;
+      }
+      if (auto* bye = std::get_if<Goodbye>(&m.message)) {
+        return Fail(ErrorCode::kPeerLost, "the secondary left while we waited for {}: {}", what,
+                    bye->reason);
+      }
+      return Fail(ErrorCode::kProtocol, "{} while waiting for {} {}", MessageName(m.message),
+                  what, n);
+    }
+    if (deadline.expired()) {
+      return Fail(ErrorCode::kTimeout, "no {} {} from the secondary within {} ms", what, n,
+                  options_.checkpoint_timeout_ms);
+    }
+    FTVM_TRY(link_->MaybeHeartbeat(checkpoint_));
+    FTVM_TRY(link_->Poll(std::min<Nanos>(kPollSlice, deadline.remaining())));
+  }
+}
+
+// Setup (primary.cc) waits for the hello-ack with the same loop.
+template Result<HelloAck> Primary::Await<HelloAck>(uint64_t n, const char* what);
+
+Result<void> Primary::Checkpoint(uint64_t n) {
+  CheckpointSample s;
+  const uint64_t begin = MonotonicNs();
+  s[Phase::kWait] = begin - last_end_ns_;
+  checkpoint_ = n;
+  trace_colo_src_downtime_start(n);
+  MaybeKill(options_.kill_at, "request", n);
+  FTVM_TRY(link_->Send(CheckpointRequest{n}));
+  FTVM_TRY(Await<CheckpointReply>(n, "checkpoint-reply"));
+  FTVM_TRY(Local(machine_->Pause()));
+  const uint64_t paused_at = MonotonicNs();
+  control_.set_guest_running(false);
+  control_.Emit({.kind = EngineEventKind::kStop});
+  trace_colo_src_vm_stopped(n, paused_at - begin);
+  s[Phase::kStat] = paused_at - begin;
+
+  // From here the guest is paused; any failure below is handled by the caller, which resumes
+  // it (LoseSecondary) or stops (fatal).
+  FTVM_TRY(TransferCheckpoint(n, s));
+
+  uint64_t t = MonotonicNs();
+  FTVM_TRY(Await<VmstateReceived>(n, "vmstate-received"));
+  MaybeKill(options_.kill_at, "received", n);
+  s[Phase::kRecv] = MonotonicNs() - t;
+  if (options_.resume_after_received) {
+    // Safe: the secondary holds the whole checkpoint; committing it is local to it.
+    t = MonotonicNs();
+    FTVM_TRY(Local(ResumeGuest()));
+    s[Phase::kResume] = MonotonicNs() - t;
+    s.downtime_ns = MonotonicNs() - paused_at;
+    trace_colo_src_downtime_end(n, MonotonicNs() - begin, s.downtime_ns);
+  }
+  t = MonotonicNs();
+  FTVM_TRY(Await<VmstateLoaded>(n, "vmstate-loaded"));
+  MaybeKill(options_.kill_at, "loaded", n);
+  s[Phase::kLoad] = MonotonicNs() - t;
+  if (!options_.resume_after_received) {
+    t = MonotonicNs();
+    FTVM_TRY(Local(ResumeGuest()));
+    s[Phase::kResume] = MonotonicNs() - t;
+    s.downtime_ns = MonotonicNs() - paused_at;
+    trace_colo_src_downtime_end(n, MonotonicNs() - begin, s.downtime_ns);
+  }
+
+  last_end_ns_ = MonotonicNs();
+  control_.stats().RecordCheckpoint(s, last_end_ns_ - begin);
+  control_.set_last_checkpoint(n);
+  PublishReplication();
+  control_.Emit({.kind = EngineEventKind::kCheckpoint,
+                 .checkpoint = n,
+                 .downtime_ns = s.downtime_ns,
+                 .ram_bytes = s.ram_bytes,
+                 .dev_bytes = s.dev_bytes});
+  // One info line per second at most: operators follow checkpoints on the control socket.
+  const bool summary = last_end_ns_ - last_summary_ns_ >= 1'000'000'000;
+  if (summary) last_summary_ns_ = last_end_ns_;
+  Log().log(summary ? spdlog::level::info : spdlog::level::debug,
+            "checkpoint {}: downtime {:.2f} ms, {} dirty pages ({} zero), {} of RAM, {} B of "
+            "device state",
+            n, static_cast<double>(s.downtime_ns) / 1e6, s.dirty_pages, s.zero_pages,
+            FormatBytes(s.ram_bytes), s.dev_bytes);
+  return {};
+}
+
+// Harvest, RAM, device state: the part of a checkpoint that runs with the guest paused.
+Result<void> Primary::TransferCheckpoint(uint64_t n, CheckpointSample& s) {
+  uint64_t t = MonotonicNs();
+  FTVM_TRY(Local(HarvestInto(pending_dirty_)));
+  s.dirty_pages = vmm::CountDirtyPages(pending_dirty_);
+  const std::vector<ram::DirtyBitmap> views(pending_dirty_.begin(), pending_dirty_.end());
+  FTVM_ASSIGN_OR_RETURN(const ram::CheckpointSummary sent, sender_->SendCheckpoint(++ram_id_, views));
+  for (auto& b : pending_dirty_) std::fill(b.begin(), b.end(), 0);
+  s.ram_bytes = sent.pages_written * vmm::kPageSize;
+  s.normal_pages = sent.pages_written;
+  s.zero_pages = sent.zero_pages;
+  s[Phase::kRam] = MonotonicNs() - t;
+  trace_colo_src_ram_saved(n, MonotonicNs() - t, sent.pages_written);
+
+  t = MonotonicNs();
+  FTVM_ASSIGN_OR_RETURN(blob_, Local(machine_->SaveState()));
+  s.dev_bytes = blob_.size();
+  s[Phase::kDev] = MonotonicNs() - t;
+  trace_colo_src_device_saved(n, MonotonicNs() - t, blob_.size());
+
+  t = MonotonicNs();
+  FTVM_TRY(SendVmstate(n, blob_));
+  s[Phase::kPut] = MonotonicNs() - t;
+  return {};
+}
+
+Result<void> Primary::SendVmstate(uint64_t n, std::span<const std::byte> blob) {
+  if (blob.size() > kMaxVmstateBytes) {
+    return Local<void>(Fail(ErrorCode::kInternal, "device state of {} bytes is over the {} limit",
+                            blob.size(), kMaxVmstateBytes));
+  }
+  FTVM_TRY(link_->Send(VmstateSize{n, static_cast<uint32_t>(blob.size()),
+                                   XXH3_64bits(blob.data(), blob.size())}));
+  // Fragments as large as one channel message allows (header: envelope + seq + offset).
+  size_t fragment = link_->channel().info().max_message_bytes - rdma::kMessageHeaderBytes - 12;
+  if (options_.vmstate_fragment_bytes > 0) {
+    fragment = std::min<size_t>(fragment, options_.vmstate_fragment_bytes);
+  }
+  for (size_t off = 0; off < blob.size(); off += fragment) {
+    const auto piece = blob.subspan(off, std::min(fragment, blob.size() - off));
+    FTVM_TRY(link_->Send(VmstateData{n, static_cast<uint32_t>(off), piece}));
+    if (off == 0) MaybeKill(options_.kill_at, "device", n);
+  }
+  return {};
+}
+
+}  // namespace ftvm::colo
