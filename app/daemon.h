@@ -15,7 +15,7 @@ namespace ftvm::app {
 
 // Flags common to both daemons (filled by AddDaemonFlags).
 struct DaemonFlags {
-  std::string control;          // control socket path ("" = none)
+  std::string control;  // control socket path ("" = none)
   std::string transport = "auto";
   uint64_t heartbeat_ms = 100;
   uint64_t heartbeat_timeout_ms = 2000;

@@ -26,9 +26,7 @@ ColoState EngineControl::state() const {
   return machine_.state();
 }
 
-StatsSnapshot EngineControl::Stats() const {
-  return stats_.Snapshot(Name(state().status));
-}
+StatsSnapshot EngineControl::Stats() const { return stats_.Snapshot(Name(state().status)); }
 
 Parameters EngineControl::parameters() const {
   std::lock_guard lock(mu_);
@@ -61,18 +59,18 @@ void EngineControl::set_replication(ReplicationInfo info) {
 Result<void> EngineControl::SetParameters(const ParameterUpdate& u) {
   FTVM_TRY(CheckRange("checkpoint-delay-ms", u.checkpoint_delay_ms, kCheckpointDelayMsRange));
   FTVM_TRY(CheckRange("heartbeat-timeout-ms", u.heartbeat_timeout_ms, kHeartbeatTimeoutMsRange));
-  FTVM_TRY(CheckRange("dirty-threshold-pages", u.dirty_threshold_pages,
-                      kDirtyThresholdPagesRange));
+  FTVM_TRY(CheckRange("dirty-threshold-pages", u.dirty_threshold_pages, kDirtyThresholdPagesRange));
   FTVM_TRY(CheckRange("pinned-budget-bytes", u.pinned_budget_bytes, kPinnedBudgetBytesRange));
   std::lock_guard lock(mu_);
   if (u.checkpoint_delay_ms) parameters_.checkpoint_delay_ms = *u.checkpoint_delay_ms;
   if (u.heartbeat_timeout_ms) parameters_.heartbeat_timeout_ms = *u.heartbeat_timeout_ms;
   if (u.dirty_threshold_pages) parameters_.dirty_threshold_pages = *u.dirty_threshold_pages;
   if (u.pinned_budget_bytes) parameters_.pinned_budget_bytes = *u.pinned_budget_bytes;
-  Log().info("parameters: checkpoint-delay {} ms, heartbeat-timeout {} ms, dirty-threshold {} "
-             "pages, pinned-budget {} bytes",
-             parameters_.checkpoint_delay_ms, parameters_.heartbeat_timeout_ms,
-             parameters_.dirty_threshold_pages, parameters_.pinned_budget_bytes);
+  Log().info(
+      "parameters: checkpoint-delay {} ms, heartbeat-timeout {} ms, dirty-threshold {} "
+      "pages, pinned-budget {} bytes",
+      parameters_.checkpoint_delay_ms, parameters_.heartbeat_timeout_ms,
+      parameters_.dirty_threshold_pages, parameters_.pinned_budget_bytes);
   return {};
 }
 

@@ -73,7 +73,14 @@ struct GuestStatus {
   uint32_t exit_code = 0;
 };
 
-enum class EngineEventKind : uint8_t { kFailover, kPeerLost, kDegraded, kResume, kStop, kCheckpoint };
+enum class EngineEventKind : uint8_t {
+  kFailover,
+  kPeerLost,
+  kDegraded,
+  kResume,
+  kStop,
+  kCheckpoint
+};
 
 struct EngineEvent {
   EngineEventKind kind;

@@ -12,8 +12,7 @@ class KillSwitchChannel final : public rdma::Channel {
   const rdma::ChannelInfo& info() const override { return inner_->info(); }
   rdma::ChannelState state() const override { return inner_->state(); }
   std::optional<Error> error() const override { return inner_->error(); }
-  Result<rdma::MemoryRegion> RegisterMemory(std::span<std::byte> memory,
-                                            uint32_t access) override {
+  Result<rdma::MemoryRegion> RegisterMemory(std::span<std::byte> memory, uint32_t access) override {
     return inner_->RegisterMemory(memory, access);
   }
   Result<void> DeregisterMemory(const rdma::MemoryRegion& region) override {

@@ -64,18 +64,18 @@ void PeerLink::OnMessage(std::vector<std::byte>&& bytes) {
 void PeerLink::Route(rdma::Completion&& completion) {
   if (completion.opcode == rdma::Opcode::kRecv) {
     if (completion.status != rdma::CompletionStatus::kSuccess) {
-      return Fail(Error(ErrorCode::kPeerLost,
-                        fmt::format("receive failed: {}",
-                                    rdma::CompletionStatusName(completion.status))));
+      return Fail(
+          Error(ErrorCode::kPeerLost,
+                fmt::format("receive failed: {}", rdma::CompletionStatusName(completion.status))));
     }
     return OnMessage(std::move(completion.message));
   }
   if ((completion.wr_id & ~((uint64_t{1} << 56) - 1)) == kColoWrIdTag) {
     if (completion.status != rdma::CompletionStatus::kSuccess) {
-      Fail(Error(completion.status == rdma::CompletionStatus::kFlushed ? ErrorCode::kFlushed
-                                                                       : ErrorCode::kPeerLost,
-                 fmt::format("colo send failed: {}",
-                             rdma::CompletionStatusName(completion.status))));
+      Fail(Error(
+          completion.status == rdma::CompletionStatus::kFlushed ? ErrorCode::kFlushed
+                                                                : ErrorCode::kPeerLost,
+          fmt::format("colo send failed: {}", rdma::CompletionStatusName(completion.status))));
     }
     return;
   }
@@ -83,8 +83,8 @@ void PeerLink::Route(rdma::Completion&& completion) {
     if (auto r = ram_.completion(completion); !r) Fail(std::move(r.error()));
     return;
   }
-  Fail(Error(ErrorCode::kProtocol, fmt::format("unexpected completion wr_id {:#x}",
-                                               completion.wr_id)));
+  Fail(Error(ErrorCode::kProtocol,
+             fmt::format("unexpected completion wr_id {:#x}", completion.wr_id)));
 }
 
 Result<void> PeerLink::Poll(Nanos timeout) {

@@ -99,8 +99,8 @@ Result<void> Secondary::Setup(const Hello& hello) {
   }
   ram::ReceiverOptions ram_options = options_.ram;
   ram_options.max_pinned_bytes = control_.parameters().pinned_budget_bytes;
-  FTVM_ASSIGN_OR_RETURN(receiver_, ram::RamReceiver::Create(&link_->channel(), std::move(views),
-                                                            ram_options));
+  FTVM_ASSIGN_OR_RETURN(receiver_,
+                        ram::RamReceiver::Create(&link_->channel(), std::move(views), ram_options));
   link_->set_ram_handlers({
       .message =
           [this](std::span<const std::byte> m) {
@@ -128,8 +128,8 @@ Result<void> Secondary::Serve() {
     FTVM_TRY(MaybeComplete());
     if (fatal_) return Fail(*fatal_);
     const uint64_t silent_ms = link_->PeerSilentNs() / 1'000'000;
-    const uint64_t limit_ms = in_.n != 0 ? options_.checkpoint_timeout_ms
-                                         : control_.parameters().heartbeat_timeout_ms;
+    const uint64_t limit_ms =
+        in_.n != 0 ? options_.checkpoint_timeout_ms : control_.parameters().heartbeat_timeout_ms;
     if (silent_ms > limit_ms) {
       return Fail(ErrorCode::kPeerLost, "no word from the primary for {} ms", silent_ms);
     }
@@ -150,7 +150,8 @@ Result<void> Secondary::OnMessage(PeerLink::Received&& m) {
         } else if constexpr (std::is_same_v<T, Goodbye>) {
           return Fail(ErrorCode::kPeerLost, "the primary left: {}", msg.reason);
         } else {
-          return Fail(ErrorCode::kProtocol, "unexpected {} from the primary", MessageName(m.message));
+          return Fail(ErrorCode::kProtocol, "unexpected {} from the primary",
+                      MessageName(m.message));
         }
       },
       m.message);

@@ -13,8 +13,8 @@ Result<void> Secondary::OnRequest(uint64_t n) {
                 in_.n);
   }
   if (n <= committed_) {
-    return Fail(ErrorCode::kProtocol, "checkpoint-request {} after checkpoint {} was committed",
-                n, committed_);
+    return Fail(ErrorCode::kProtocol, "checkpoint-request {} after checkpoint {} was committed", n,
+                committed_);
   }
   in_ = Incoming{};
   in_.n = n;

@@ -42,12 +42,12 @@ Result<StatusInfo> ColoTarget::QueryStatus() {
       break;
     case colo::Status::kSync:
       info.status = engine_.role() == colo::Role::kSecondary ? RunState::kInmigrate
-                    : info.running                            ? RunState::kRunning
-                                                              : RunState::kFinishMigrate;
+                    : info.running                           ? RunState::kRunning
+                                                             : RunState::kFinishMigrate;
       break;
     case colo::Status::kColo:
       info.status = engine_.role() == colo::Role::kSecondary && !info.running ? RunState::kColo
-                    : info.running ? RunState::kRunning
+                    : info.running                                            ? RunState::kRunning
                                    : RunState::kFinishMigrate;
       break;
     case colo::Status::kFailover:
