@@ -25,6 +25,7 @@ struct PrimaryFlags {
   bool verify = false;
   bool passive = false;
   bool resume_after_loaded = false;
+  bool no_staging = false;
   uint32_t sync_rounds = 8;
   bool console = false;
   std::vector<std::string> guest_args;
@@ -63,6 +64,7 @@ Result<colo::PrimaryOptions> ToOptions(const PrimaryFlags& f) {
   o.ram.verify = f.verify;
   o.passive = f.passive;
   o.resume_after_received = !f.resume_after_loaded;
+  o.staging = !f.no_staging;
   o.max_sync_rounds = std::max<uint32_t>(1, f.sync_rounds);
   return o;
 }
@@ -73,7 +75,8 @@ CommandRunner RegisterPrimaryCommand(CLI::App& parent) {
   auto f = std::make_shared<PrimaryFlags>();
   CLI::App* cmd = parent.add_subcommand(
       "primary", "Run a guest and checkpoint it into `ftvm secondary` (fault tolerance)");
-  cmd->add_option("-p,--peer", f->peer, "the secondary: host:port, tcp://host:port or rdma://host:port")
+  cmd->add_option("-p,--peer", f->peer,
+                  "the secondary: host:port, tcp://host:port or rdma://host:port")
       ->required();
   cmd->add_option("-g,--guest", f->guest, "built-in guest: counter, dirtier, ringtest")
       ->capture_default_str();
@@ -98,9 +101,13 @@ CommandRunner RegisterPrimaryCommand(CLI::App& parent) {
                 "hash each checkpoint's pages on both sides; a mismatch is never applied");
   cmd->add_flag("--passive", f->passive,
                 "the secondary's guest stays paused between checkpoints (Remus-like)");
+  cmd->add_flag("--no-staging", f->no_staging,
+                "send each checkpoint while the guest is paused (QEMU's order) instead of "
+                "copying its dirty pages to a staging mirror and resuming at once; saves one "
+                "copy of guest RAM");
   cmd->add_flag("--resume-after-loaded", f->resume_after_loaded,
-                "resume the guest only after the secondary loaded the checkpoint (QEMU's "
-                "order; the default resumes once the secondary has received everything)");
+                "with --no-staging: resume only after the secondary loaded the checkpoint "
+                "(QEMU's order) rather than once it received everything");
   cmd->add_option("--sync-rounds", f->sync_rounds, "most rounds of the live initial sync")
       ->capture_default_str();
   cmd->add_flag("--console", f->console, "show the guest's serial console on stdout");

@@ -2,6 +2,8 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
+
 namespace ftvm {
 
 Mapping& Mapping::operator=(Mapping&& other) noexcept {
@@ -25,6 +27,18 @@ Result<Mapping> Mapping::MapFd(int fd, size_t size_bytes, int prot, int flags, o
   void* p = ::mmap(nullptr, size_bytes, prot, flags, fd, offset);
   if (p == MAP_FAILED) return SysFail("mmap fd {} ({} bytes at {})", fd, size_bytes, offset);
   return Mapping(p, size_bytes);
+}
+
+void Mapping::Populate(size_t step_bytes) const {
+#ifdef MADV_POPULATE_WRITE
+  constexpr int kPopulateWrite = MADV_POPULATE_WRITE;
+#else
+  constexpr int kPopulateWrite = 23;  // Linux 5.14 uapi value
+#endif
+  for (size_t off = 0; off < size_; off += step_bytes) {
+    const size_t len = std::min(step_bytes, size_ - off);
+    if (::madvise(data() + off, len, kPopulateWrite) != 0) return;
+  }
 }
 
 void Mapping::Reset() {

@@ -34,6 +34,12 @@ class Mapping {
 
   void Reset();
 
+  // Faults in every page for writing now (MADV_POPULATE_WRITE), `step_bytes` at a time so the
+  // process's address-space lock is released between steps: other threads (a transport's
+  // keepalive, say) never stall behind a multi-second populate. Advisory: kernels before 5.14
+  // and failures leave the memory to fault in on first use.
+  void Populate(size_t step_bytes = 32u << 20) const;
+
  private:
   Mapping(void* data, size_t size) : data_(data), size_(size) {}
   void* data_ = nullptr;

@@ -17,20 +17,21 @@ namespace ftvm::colo {
 
 struct CommonOptions {
   rdma::ChannelOptions channel;
-  Parameters parameters;               // run-time tunables (set-parameters)
+  Parameters parameters;  // run-time tunables (set-parameters)
   uint32_t heartbeat_interval_ms = 100;
   uint32_t checkpoint_timeout_ms = 10'000;  // longest wait for one step of a checkpoint
   std::optional<KillPoint> kill_at;         // fault injection (tests)
 };
 
 struct PrimaryOptions : CommonOptions {
-  std::string peer_uri;                     // "tcp://host:port" or "rdma://host:port"
+  std::string peer_uri;                              // "tcp://host:port" or "rdma://host:port"
   std::chrono::milliseconds connect_window{30'000};  // keep retrying while the secondary starts
   vmm::MachineConfig machine;
   ram::SenderOptions ram;
-  bool passive = false;                // the secondary guest stays paused between checkpoints
-  bool resume_after_received = true;   // resume once the secondary has everything (see docs)
-  uint32_t max_sync_rounds = 8;        // live rounds of the initial sync
+  bool passive = false;                  // the secondary guest stays paused between checkpoints
+  bool staging = true;                   // send checkpoints from a mirror; resume before the wire
+  bool resume_after_received = true;     // direct order: resume once the secondary has it all
+  uint32_t max_sync_rounds = 8;          // live rounds of the initial sync
   uint64_t sync_converged_pages = 4096;  // a round with fewer dirty pages ends the sync
   uint32_t vmstate_fragment_bytes = 0;   // 0: as large as a channel message allows
 };
@@ -39,7 +40,7 @@ struct SecondaryOptions : CommonOptions {
   std::string listen_uri;
   std::chrono::milliseconds accept_timeout{-1};  // negative: wait forever for the primary
   ram::ReceiverOptions ram;
-  vmm::SerialOptions serial;     // the secondary guest's console
+  vmm::SerialOptions serial;  // the secondary guest's console
   vmm::DirtyMode dirty_mode = vmm::DirtyMode::kAuto;
 };
 

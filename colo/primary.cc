@@ -41,10 +41,15 @@ Result<std::unique_ptr<Primary>> Primary::Create(PrimaryOptions options) {
   std::unique_ptr<Primary> p(new Primary(std::move(options)));
   FTVM_ASSIGN_OR_RETURN(p->machine_, vmm::Machine::Create(p->options_.machine));
   p->control_.set_guest_device(&p->machine_->control());
+  if (p->options_.staging) {
+    FTVM_ASSIGN_OR_RETURN(auto staging, Staging::Create(p->machine_->ram_blocks()));
+    p->staging_.emplace(std::move(staging));
+  }
   return p;
 }
 
 std::vector<ram::RamBlock> Primary::RamViews() const {
+  if (staging_) return staging_->Views();
   std::vector<ram::RamBlock> views;
   for (const vmm::RamBlock& b : machine_->ram_blocks()) {
     views.push_back({b.name(), b.bytes(), b.gpa(), static_cast<uint32_t>(b.page_size())});
@@ -55,9 +60,8 @@ std::vector<ram::RamBlock> Primary::RamViews() const {
 Result<void> Primary::Start() {
   FTVM_TRY_CTX(machine_->StartDirtyLog(), "start dirty logging");
   FTVM_TRY(ResumeGuest());
-  Log().info("primary: guest '{}' running with {} of RAM (dirty log: {})",
-             options_.machine.guest, FormatBytes(options_.machine.ram_bytes),
-             vmm::DirtyModeName(machine_->dirty_mode()));
+  Log().info("primary: guest '{}' running with {} of RAM (dirty log: {})", options_.machine.guest,
+             FormatBytes(options_.machine.ram_bytes), vmm::DirtyModeName(machine_->dirty_mode()));
   return {};
 }
 
@@ -70,11 +74,11 @@ Result<void> Primary::ResumeGuest() {
 
 Result<void> Primary::Setup() {
   auto channel_options = options_.channel;
-  channel_options.peer_timeout = std::chrono::milliseconds(
-      control_.parameters().heartbeat_timeout_ms);
+  channel_options.peer_timeout =
+      std::chrono::milliseconds(control_.parameters().heartbeat_timeout_ms);
   const Deadline window(options_.connect_window);
-  Result<std::unique_ptr<rdma::Channel>> channel = rdma::Connect(options_.peer_uri,
-                                                                 channel_options);
+  Result<std::unique_ptr<rdma::Channel>> channel =
+      rdma::Connect(options_.peer_uri, channel_options);
   while (!channel && channel.error().code() == ErrorCode::kPeerLost && !window.expired() &&
          !control_.quit_requested()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the secondary is starting
@@ -105,8 +109,8 @@ Result<void> Primary::Setup() {
   ram::SenderOptions ram_options = options_.ram;
   ram_options.max_pinned_bytes = control_.parameters().pinned_budget_bytes;
   ram_options.on_foreign = [this](rdma::Completion&& c) { link_->Route(std::move(c)); };
-  FTVM_ASSIGN_OR_RETURN(sender_, ram::RamSender::Start(&link_->channel(), RamViews(),
-                                                       std::move(ram_options)));
+  FTVM_ASSIGN_OR_RETURN(
+      sender_, ram::RamSender::Start(&link_->channel(), RamViews(), std::move(ram_options)));
   link_->set_ram_handlers({
       .message = [this](std::span<const std::byte> m) { return sender_->HandleMessage(m); },
       .completion = [this](const rdma::Completion& c) { return sender_->HandleCompletion(c); },
@@ -137,7 +141,9 @@ Result<void> Primary::InitialSync() {
   vmm::DirtyBitmaps round = std::move(all);
   for (uint32_t r = 1;; ++r) {
     const Stopwatch round_time;
-    FTVM_ASSIGN_OR_RETURN(const ram::RoundSummary s, sender_->SendSyncRound(++ram_id_, Views(round)));
+    if (staging_) staging_->Capture(round);  // the guest runs: torn pages are dirty again
+    FTVM_ASSIGN_OR_RETURN(const ram::RoundSummary s,
+                          sender_->SendSyncRound(++ram_id_, Views(round)));
     control_.stats().RecordSync(s.pages_written * vmm::kPageSize, s.zero_pages, s.pages_written);
     const double secs = static_cast<double>(round_time.ElapsedNs()) / 1e9;
     Log().info("initial sync round {}: {} pages ({} sent, {} zero), {}, {:.0f} MB/s", r,
@@ -204,8 +210,7 @@ Result<bool> Primary::WaitForTrigger() {
       return Fail(ErrorCode::kAborted, "failover requested by the operator");
     }
     if (machine_->control().status().exited) {
-      Log().info("primary: the guest exited with code {}",
-                 machine_->control().status().exit_code);
+      Log().info("primary: the guest exited with code {}", machine_->control().status().exit_code);
       control_.RequestQuit();
       return false;
     }

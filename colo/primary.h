@@ -4,8 +4,11 @@
 //   sync      live rounds of dirty pages while the guest runs, until a round is small
 //   colo      checkpoint 1 (guest paused) commits the first full image; then every
 //             checkpoint_delay_ms (or on demand, or above dirty_threshold_pages):
-//               request -> reply -> pause -> harvest -> RAM (ram/) -> device state -> received
-//               -> [resume] -> loaded
+//               staged (default): request -> reply -> pause -> harvest -> copy the dirty pages
+//                 into the staging mirror -> device state -> resume -> RAM (ram/, from the
+//                 mirror) -> device state to the secondary -> received -> loaded
+//               direct (QEMU's order): request -> reply -> pause -> harvest -> RAM -> device
+//                 state -> received -> [resume] -> loaded
 //   alone     the secondary was lost (or an operator failed over): checkpoints stop, the guest
 //             keeps running, DEGRADED is reported. The guest never stops for the secondary's sake.
 //
@@ -21,6 +24,7 @@
 #include "colo/engine.h"
 #include "colo/link.h"
 #include "colo/options.h"
+#include "colo/staging.h"
 #include "ram/sender.h"
 #include "vmm/machine.h"
 
@@ -47,7 +51,13 @@ class Primary {
   Result<void> CheckpointLoop();
   Result<bool> WaitForTrigger();
   Result<void> Checkpoint(uint64_t n);
-  Result<void> TransferCheckpoint(uint64_t n, CheckpointSample& sample);
+  Result<void> CheckpointStaged(uint64_t n, CheckpointSample& s, uint64_t begin,
+                                uint64_t paused_at);
+  Result<void> CheckpointDirect(uint64_t n, CheckpointSample& s, uint64_t begin,
+                                uint64_t paused_at);
+  Result<void> ResumeAfter(uint64_t n, CheckpointSample& s, uint64_t begin, uint64_t paused_at);
+  Result<void> SendRam(uint64_t n, CheckpointSample& s);
+  Result<void> SaveDeviceState(uint64_t n, CheckpointSample& s);
   Result<void> SendVmstate(uint64_t n, std::span<const std::byte> blob);
   // Waits for the secondary's message T of checkpoint `n` (bounded by checkpoint_timeout_ms).
   template <class T>
@@ -69,18 +79,19 @@ class Primary {
   PrimaryOptions options_;
   EngineControl control_;
   std::unique_ptr<vmm::Machine> machine_;
-  std::unique_ptr<PeerLink> link_;         // declared before sender_: the sender borrows it
+  std::optional<Staging> staging_;  // what ram/ sends from (when staging is on)
+  std::unique_ptr<PeerLink> link_;  // declared before sender_: the sender borrows it
   std::unique_ptr<ram::RamSender> sender_;
-  vmm::DirtyBitmaps pending_dirty_;        // harvested, not yet checkpointed
-  vmm::DirtyBitmaps harvest_;              // scratch
+  vmm::DirtyBitmaps pending_dirty_;  // harvested, not yet checkpointed
+  vmm::DirtyBitmaps harvest_;        // scratch
   std::vector<std::byte> blob_;
-  uint64_t checkpoint_ = 0;                // last checkpoint number started
-  uint64_t last_end_ns_ = 0;               // when the previous checkpoint ended
+  uint64_t checkpoint_ = 0;   // last checkpoint number started
+  uint64_t last_end_ns_ = 0;  // when the previous checkpoint ended
   uint64_t start_ns_ = 0;
   uint64_t last_harvest_ns_ = 0;
   uint64_t ram_id_ = 0;
-  uint64_t last_summary_ns_ = 0;                    // ram/ ids: sync rounds, then checkpoints
-  std::optional<Error> fatal_;             // a local failure: stop, do not fail over
+  uint64_t last_summary_ns_ = 0;  // ram/ ids: sync rounds, then checkpoints
+  std::optional<Error> fatal_;    // a local failure: stop, do not fail over
 };
 
 }  // namespace ftvm::colo

@@ -36,8 +36,8 @@ Result<T> Primary::Await(uint64_t n, const char* what) {
         return Fail(ErrorCode::kPeerLost, "the secondary left while we waited for {}: {}", what,
                     bye->reason);
       }
-      return Fail(ErrorCode::kProtocol, "{} while waiting for {} {}", MessageName(m.message),
-                  what, n);
+      return Fail(ErrorCode::kProtocol, "{} while waiting for {} {}", MessageName(m.message), what,
+                  n);
     }
     if (deadline.expired()) {
       return Fail(ErrorCode::kTimeout, "no {} {} from the secondary within {} ms", what, n,
@@ -66,35 +66,15 @@ Result<void> Primary::Checkpoint(uint64_t n) {
   control_.Emit({.kind = EngineEventKind::kStop});
   trace_colo_src_vm_stopped(n, paused_at - begin);
   s[Phase::kStat] = paused_at - begin;
-
-  // From here the guest is paused; any failure below is handled by the caller, which resumes
-  // it (LoseSecondary) or stops (fatal).
-  FTVM_TRY(TransferCheckpoint(n, s));
-
-  uint64_t t = MonotonicNs();
-  FTVM_TRY(Await<VmstateReceived>(n, "vmstate-received"));
-  MaybeKill(options_.kill_at, "received", n);
-  s[Phase::kRecv] = MonotonicNs() - t;
-  if (options_.resume_after_received) {
-    // Safe: the secondary holds the whole checkpoint; committing it is local to it.
-    t = MonotonicNs();
-    FTVM_TRY(Local(ResumeGuest()));
-    s[Phase::kResume] = MonotonicNs() - t;
-    s.downtime_ns = MonotonicNs() - paused_at;
-    trace_colo_src_downtime_end(n, MonotonicNs() - begin, s.downtime_ns);
+  // From here the guest is paused until ResumeAfter(); any failure is handled by the caller,
+  // which resumes it (LoseSecondary) or stops (fatal).
+  FTVM_TRY(Local(HarvestInto(pending_dirty_)));
+  s.dirty_pages = vmm::CountDirtyPages(pending_dirty_);
+  if (staging_) {
+    FTVM_TRY(CheckpointStaged(n, s, begin, paused_at));
+  } else {
+    FTVM_TRY(CheckpointDirect(n, s, begin, paused_at));
   }
-  t = MonotonicNs();
-  FTVM_TRY(Await<VmstateLoaded>(n, "vmstate-loaded"));
-  MaybeKill(options_.kill_at, "loaded", n);
-  s[Phase::kLoad] = MonotonicNs() - t;
-  if (!options_.resume_after_received) {
-    t = MonotonicNs();
-    FTVM_TRY(Local(ResumeGuest()));
-    s[Phase::kResume] = MonotonicNs() - t;
-    s.downtime_ns = MonotonicNs() - paused_at;
-    trace_colo_src_downtime_end(n, MonotonicNs() - begin, s.downtime_ns);
-  }
-
   last_end_ns_ = MonotonicNs();
   control_.stats().RecordCheckpoint(s, last_end_ns_ - begin);
   control_.set_last_checkpoint(n);
@@ -115,29 +95,86 @@ Result<void> Primary::Checkpoint(uint64_t n) {
   return {};
 }
 
-// Harvest, RAM, device state: the part of a checkpoint that runs with the guest paused.
-Result<void> Primary::TransferCheckpoint(uint64_t n, CheckpointSample& s) {
+// Staged order: copy the dirty pages into the mirror and save device state (guest paused),
+// resume, then send RAM and device state while the guest runs. The checkpoint is the state at
+// the pause; until `received` the secondary's committed state stays the previous one.
+Result<void> Primary::CheckpointStaged(uint64_t n, CheckpointSample& s, uint64_t begin,
+                                       uint64_t paused_at) {
   uint64_t t = MonotonicNs();
-  FTVM_TRY(Local(HarvestInto(pending_dirty_)));
-  s.dirty_pages = vmm::CountDirtyPages(pending_dirty_);
+  staging_->Capture(pending_dirty_);
+  const uint64_t capture_ns = MonotonicNs() - t;
+  FTVM_TRY(SaveDeviceState(n, s));
+  FTVM_TRY(ResumeAfter(n, s, begin, paused_at));
+  t = MonotonicNs();
+  FTVM_TRY(SendRam(n, s));
+  s[Phase::kRam] += capture_ns;
+  t = MonotonicNs();
+  FTVM_TRY(SendVmstate(n, blob_));
+  s[Phase::kPut] = MonotonicNs() - t;
+  t = MonotonicNs();
+  FTVM_TRY(Await<VmstateReceived>(n, "vmstate-received"));
+  MaybeKill(options_.kill_at, "received", n);
+  s[Phase::kRecv] = MonotonicNs() - t;
+  t = MonotonicNs();
+  FTVM_TRY(Await<VmstateLoaded>(n, "vmstate-loaded"));
+  MaybeKill(options_.kill_at, "loaded", n);
+  s[Phase::kLoad] = MonotonicNs() - t;
+  return {};
+}
+
+// Direct order (QEMU's): RAM and device state cross the wire while the guest is paused; it
+// resumes after `received` (default) or after `loaded`.
+Result<void> Primary::CheckpointDirect(uint64_t n, CheckpointSample& s, uint64_t begin,
+                                       uint64_t paused_at) {
+  FTVM_TRY(SendRam(n, s));
+  FTVM_TRY(SaveDeviceState(n, s));
+  uint64_t t = MonotonicNs();
+  FTVM_TRY(SendVmstate(n, blob_));
+  s[Phase::kPut] = MonotonicNs() - t;
+  t = MonotonicNs();
+  FTVM_TRY(Await<VmstateReceived>(n, "vmstate-received"));
+  MaybeKill(options_.kill_at, "received", n);
+  s[Phase::kRecv] = MonotonicNs() - t;
+  if (options_.resume_after_received) FTVM_TRY(ResumeAfter(n, s, begin, paused_at));
+  t = MonotonicNs();
+  FTVM_TRY(Await<VmstateLoaded>(n, "vmstate-loaded"));
+  MaybeKill(options_.kill_at, "loaded", n);
+  s[Phase::kLoad] = MonotonicNs() - t;
+  if (!options_.resume_after_received) FTVM_TRY(ResumeAfter(n, s, begin, paused_at));
+  return {};
+}
+
+Result<void> Primary::ResumeAfter(uint64_t n, CheckpointSample& s, uint64_t begin,
+                                  uint64_t paused_at) {
+  const uint64_t t = MonotonicNs();
+  FTVM_TRY(Local(ResumeGuest()));
+  const uint64_t now = MonotonicNs();
+  s[Phase::kResume] = now - t;
+  s.downtime_ns = now - paused_at;
+  trace_colo_src_downtime_end(n, now - begin, s.downtime_ns);
+  return {};
+}
+
+Result<void> Primary::SendRam(uint64_t n, CheckpointSample& s) {
+  const uint64_t t = MonotonicNs();
   const std::vector<ram::DirtyBitmap> views(pending_dirty_.begin(), pending_dirty_.end());
-  FTVM_ASSIGN_OR_RETURN(const ram::CheckpointSummary sent, sender_->SendCheckpoint(++ram_id_, views));
+  FTVM_ASSIGN_OR_RETURN(const ram::CheckpointSummary sent,
+                        sender_->SendCheckpoint(++ram_id_, views));
   for (auto& b : pending_dirty_) std::fill(b.begin(), b.end(), 0);
   s.ram_bytes = sent.pages_written * vmm::kPageSize;
   s.normal_pages = sent.pages_written;
   s.zero_pages = sent.zero_pages;
   s[Phase::kRam] = MonotonicNs() - t;
   trace_colo_src_ram_saved(n, MonotonicNs() - t, sent.pages_written);
+  return {};
+}
 
-  t = MonotonicNs();
+Result<void> Primary::SaveDeviceState(uint64_t n, CheckpointSample& s) {
+  const uint64_t t = MonotonicNs();
   FTVM_ASSIGN_OR_RETURN(blob_, Local(machine_->SaveState()));
   s.dev_bytes = blob_.size();
   s[Phase::kDev] = MonotonicNs() - t;
   trace_colo_src_device_saved(n, MonotonicNs() - t, blob_.size());
-
-  t = MonotonicNs();
-  FTVM_TRY(SendVmstate(n, blob_));
-  s[Phase::kPut] = MonotonicNs() - t;
   return {};
 }
 
@@ -146,8 +183,8 @@ Result<void> Primary::SendVmstate(uint64_t n, std::span<const std::byte> blob) {
     return Local<void>(Fail(ErrorCode::kInternal, "device state of {} bytes is over the {} limit",
                             blob.size(), kMaxVmstateBytes));
   }
-  FTVM_TRY(link_->Send(VmstateSize{n, static_cast<uint32_t>(blob.size()),
-                                   XXH3_64bits(blob.data(), blob.size())}));
+  FTVM_TRY(link_->Send(
+      VmstateSize{n, static_cast<uint32_t>(blob.size()), XXH3_64bits(blob.data(), blob.size())}));
   // Fragments as large as one channel message allows (header: envelope + seq + offset).
   size_t fragment = link_->channel().info().max_message_bytes - rdma::kMessageHeaderBytes - 12;
   if (options_.vmstate_fragment_bytes > 0) {

@@ -10,14 +10,6 @@
 
 namespace ftvm::ram {
 
-namespace {
-#ifdef MADV_POPULATE_WRITE
-constexpr int kMadvPopulateWrite = MADV_POPULATE_WRITE;
-#else
-constexpr int kMadvPopulateWrite = 23;  // Linux 5.14 uapi value
-#endif
-}  // namespace
-
 Result<RamCache> RamCache::Create(std::span<const RamBlock> guest) {
   FTVM_TRY(ValidateBlocks(guest));
   RamCache cache;
@@ -31,8 +23,7 @@ Result<RamCache> RamCache::Create(std::span<const RamBlock> guest) {
     (void)::madvise(memory.data(), memory.size(), MADV_HUGEPAGE);
     // Populate now, at setup, rather than fault page by page inside the first (full)
     // checkpoint: measured 1 GiB in 0.1-1 s here versus 1.3-6 s of faults under the writes.
-    // Kernels before 5.14 lack MADV_POPULATE_WRITE; the cache then faults in on first use.
-    (void)::madvise(memory.data(), memory.size(), kMadvPopulateWrite);
+    memory.Populate();
     cache.memory_.push_back(std::move(memory));
   }
   return cache;
