@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 jobs=$(nproc)
 fast=${FTVM_CI_FAST:-0}
-fuzz_seconds=${FTVM_FUZZ_SECONDS:-60}
+fuzz_seconds=${FTVM_FUZZ_SECONDS:-30}
 
 declare -a summary=()
 failed=0
