@@ -27,5 +27,6 @@ CommandRunner RegisterRestoreCommand(CLI::App& parent);
 CommandRunner RegisterGuestsCommand(CLI::App& parent);
 CommandRunner RegisterPrimaryCommand(CLI::App& parent);
 CommandRunner RegisterSecondaryCommand(CLI::App& parent);
+CommandRunner RegisterCtlCommand(CLI::App& parent);
 
 }  // namespace ftvm::app

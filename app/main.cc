@@ -12,9 +12,10 @@
 int main(int argc, char** argv) {
   using namespace ftvm::app;  // NOLINT(google-build-using-namespace)
   CLI::App app{
-      "ftvm: fault-tolerant VMs. Exit status: 0 ok, 1-63 the guest's own exit code, "
-      "64 usage, 65 corrupt input, 69 KVM unavailable, 70 VMM error, 74 I/O error, "
-      "75 guest crashed, 124 timeout, 130 interrupted."};
+      "ftvm: fault-tolerant VMs. Exit status: 0 ok, 1-63 the guest's own exit code (ctl: 1 "
+      "the command was refused), 64 usage, 65 corrupt input, 69 KVM unavailable (ctl: no "
+      "process on the socket), 70 VMM error, 74 I/O error, 75 guest crashed, 124 timeout, "
+      "130 interrupted."};
   app.require_subcommand(1);
   std::string log_levels, log_file, trace;
   app.add_option("--log", log_levels, "log levels, e.g. 'debug' or 'vmm=debug,info' (or FTVM_LOG)");
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
   const CommandRunner guests = RegisterGuestsCommand(app);
   const CommandRunner primary = RegisterPrimaryCommand(app);
   const CommandRunner secondary = RegisterSecondaryCommand(app);
+  const CommandRunner ctl = RegisterCtlCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -45,6 +47,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("guests")) return guests();
     if (app.got_subcommand("primary")) return primary();
     if (app.got_subcommand("secondary")) return secondary();
+    if (app.got_subcommand("ctl")) return ctl();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ftvm: internal error: %s\n", e.what());
     return kExitSoftware;
