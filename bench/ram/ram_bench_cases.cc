@@ -1,16 +1,13 @@
 #include "bench/ram/ram_bench_cases.h"
 
-#include <atomic>
 #include <cstring>
-#include <future>
 #include <optional>
 #include <random>
-#include <thread>
 
 #include "base/mapping.h"
 #include "base/time.h"
+#include "bench/ram/raw_link.h"
 #include "ram/receiver.h"
-#include "ram/write_queue.h"
 #include "tests/ram/secondary_loop.h"
 #include "tests/ram/test_util.h"
 
@@ -21,43 +18,6 @@ using testing::Bitmap;
 
 constexpr uint32_t kChunkShift = 20;
 constexpr auto kTimeout = std::chrono::seconds(60);
-
-struct Pair {
-  std::unique_ptr<rdma::Channel> primary;
-  std::unique_ptr<rdma::Channel> secondary;
-};
-
-Result<Pair> Connect(const BenchConfig& config) {
-  const rdma::ChannelOptions options = BenchChannelOptions(config);
-  FTVM_ASSIGN_OR_RETURN(auto listener, rdma::Listen(config.uri, options));
-  auto connecting =
-      std::async(std::launch::async, [&] { return rdma::Connect(listener->uri(), options); });
-  auto accepted = listener->Accept(std::chrono::seconds(10));
-  auto connected = connecting.get();
-  FTVM_TRY(accepted);
-  FTVM_TRY(connected);
-  return Pair{std::move(*connected), std::move(*accepted)};
-}
-
-// Polls the target end of the raw connection until told to stop (the provider completes the
-// initiator's writes either way; this keeps the target end as a real application would).
-class Drainer {
- public:
-  explicit Drainer(rdma::Channel* channel)
-      : thread_([this, channel] {
-          std::vector<rdma::Completion> c(16);
-          while (!stop_ && channel->Poll(c, std::chrono::milliseconds(5))) {
-          }
-        }) {}
-  ~Drainer() {
-    stop_ = true;
-    thread_.join();
-  }
-
- private:
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
 
 Result<Mapping> RandomMemory(uint64_t bytes) {
   FTVM_ASSIGN_OR_RETURN(Mapping m, Mapping::Anonymous(bytes));
@@ -73,56 +33,6 @@ rdma::ChannelOptions BenchChannelOptions(const BenchConfig& config) {
   o.peer_timeout = std::chrono::milliseconds(5000);
   return o;
 }
-
-namespace {
-
-// The raw ceiling: 1 MiB writes of the whole source through a WriteQueue, no ram/ logic.
-class RawLink {
- public:
-  static Result<std::unique_ptr<RawLink>> Open(const BenchConfig& config,
-                                               std::span<std::byte> source) {
-    std::unique_ptr<RawLink> link(new RawLink());
-    FTVM_ASSIGN_OR_RETURN(link->pair_, Connect(config));
-    FTVM_ASSIGN_OR_RETURN(link->target_, Mapping::Anonymous(source.size()));
-    std::memset(link->target_.data(), 0, link->target_.size());  // populated, as the cache is
-    FTVM_ASSIGN_OR_RETURN(link->src_, link->pair_.primary->RegisterMemory(source, 0));
-    FTVM_ASSIGN_OR_RETURN(
-        link->dst_, link->pair_.secondary->RegisterMemory(
-                        link->target_.bytes(), rdma::kAccessLocalWrite | rdma::kAccessRemoteWrite));
-    link->drainer_.emplace(link->pair_.secondary.get());
-    const SenderOptions defaults;  // RamSender's in-flight bound and signalling
-    link->queue_.emplace(link->pair_.primary.get(), defaults.max_writes_in_flight,
-                         defaults.signal_interval, [](rdma::Completion&&) {});
-    return link;
-  }
-  ~RawLink() {
-    drainer_.reset();
-    if (pair_.primary) pair_.primary->Close();
-  }
-
-  Result<uint64_t> Round() {
-    const uint64_t chunk = uint64_t{1} << kChunkShift;
-    const Stopwatch watch;
-    for (uint64_t at = 0; at < src_.length; at += chunk) {
-      FTVM_TRY(queue_->Write({src_.addr + at, src_.lkey, static_cast<uint32_t>(chunk),
-                              dst_.remote_addr() + at, dst_.rkey},
-                             kTimeout));
-    }
-    FTVM_TRY(queue_->Drain(kTimeout));
-    return watch.ElapsedNs();
-  }
-
- private:
-  RawLink() = default;
-  Pair pair_;
-  Mapping target_;
-  rdma::MemoryRegion src_;
-  rdma::MemoryRegion dst_;
-  std::optional<Drainer> drainer_;
-  std::optional<WriteQueue> queue_;
-};
-
-}  // namespace
 
 namespace {
 
@@ -149,7 +59,7 @@ class Session {
  public:
   static Result<std::unique_ptr<Session>> Open(const BenchConfig& config, RegistrationMode mode) {
     std::unique_ptr<Session> s(new Session(config, mode));
-    FTVM_ASSIGN_OR_RETURN(Pair pair, Connect(config));
+    FTVM_ASSIGN_OR_RETURN(ChannelPair pair, ConnectPair(config.uri, BenchChannelOptions(config)));
     s->primary_channel_ = std::move(pair.primary);
     s->secondary_channel_ = std::move(pair.secondary);
     FTVM_ASSIGN_OR_RETURN(s->guest_, RandomMemory(config.ram_bytes));
@@ -167,7 +77,8 @@ class Session {
     FTVM_ASSIGN_OR_RETURN(s->sender_,
                           RamSender::Start(s->primary_channel_.get(),
                                            {{"pc.ram", s->guest_.bytes(), 0, 4096}}, options));
-    FTVM_ASSIGN_OR_RETURN(s->raw_, RawLink::Open(config, s->guest_.bytes()));
+    FTVM_ASSIGN_OR_RETURN(
+        s->raw_, RawLink::Open(config.uri, BenchChannelOptions(config), s->guest_.bytes()));
     return s;
   }
   ~Session() {
