@@ -252,9 +252,15 @@ void Primary::LoseSecondary(const Error& why, bool requested) {
   if (s.status == Status::kFailover) {
     (void)control_.Apply(Event::kFailoverStarted);
   }
-  if (link_) link_->Shutdown();
+  if (link_ && !requested) link_->Shutdown();
   if (machine_->paused()) {
     if (auto r = ResumeGuest(); !r) fatal_ = r.error();
+  }
+  if (link_ && requested) {
+    // The secondary is alive: tell it the guest runs on here, so it stops instead of taking
+    // over a second copy of the guest.
+    (void)link_->Send(Goodbye{"operator failover: the primary runs on alone"});
+    link_->Close();
   }
   if (control_.state().failover == FailoverState::kActive) {
     (void)control_.Apply(Event::kFailoverDone);

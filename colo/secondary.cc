@@ -43,6 +43,14 @@ Result<void> Secondary::Run() {
     return Fail(*fatal_);
   }
   if (r) return Quit();  // an operator asked us to quit
+  if (primary_goodbye_) {
+    // The primary is alive and said goodbye (it quit, its guest exited, or an operator failed
+    // it over): its guest runs there or was stopped on purpose. Taking over would start a
+    // second copy of the guest, or resurrect a stopped one.
+    Log().warn("secondary: the primary ended replication ({}): stopping without taking over",
+               *primary_goodbye_);
+    return Quit();
+  }
   return Failover(r.error(), control_.state().status == Status::kFailover);
 }
 
@@ -148,7 +156,8 @@ Result<void> Secondary::OnMessage(PeerLink::Received&& m) {
         } else if constexpr (std::is_same_v<T, VmstateData>) {
           return OnVmstateData(msg);
         } else if constexpr (std::is_same_v<T, Goodbye>) {
-          return Fail(ErrorCode::kPeerLost, "the primary left: {}", msg.reason);
+          primary_goodbye_ = msg.reason;
+          return Fail(ErrorCode::kClosed, "the primary ended replication: {}", msg.reason);
         } else {
           return Fail(ErrorCode::kProtocol, "unexpected {} from the primary",
                       MessageName(m.message));

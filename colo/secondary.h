@@ -9,6 +9,9 @@
 //   failover  the primary is lost or an operator asks: the checkpoint in flight is discarded
 //             (guest memory is still at the last commit; only Commit() writes it), the guest
 //             runs on here, FAILOVER is reported.
+//   stop      the primary said goodbye (it quit, its guest exited, an operator failed it over):
+//             the guest lives (or was stopped on purpose) there, so this side stops and never
+//             runs a second copy.
 //
 // A checkpoint is atomic: Commit() and the device-state load run only after every byte of the
 // checkpoint arrived (and, in verify mode, matched its hash), and nothing interrupts them.
@@ -92,7 +95,8 @@ class Secondary {
   uint64_t start_ns_ = 0;
   uint64_t committed_ = 0;  // last committed checkpoint
   uint64_t last_summary_ns_ = 0;
-  ram::RamStats ram_before_;  // receiver stats at the start of the checkpoint
+  ram::RamStats ram_before_;                    // receiver stats at the start of the checkpoint
+  std::optional<std::string> primary_goodbye_;  // the primary's reason, when it said goodbye
   std::optional<Error> fatal_;
 };
 
