@@ -98,7 +98,8 @@ CommandRunner RegisterPrimaryCommand(CLI::App& parent) {
                   "on-demand: pinned-memory budget, e.g. 256M (0: unlimited)")
       ->capture_default_str();
   cmd->add_flag("--verify", f->verify,
-                "hash each checkpoint's pages on both sides; a mismatch is never applied");
+                "hash each checkpoint's pages on both sides (a mismatch is never applied) and "
+                "compare all guest RAM after every commit (slower: for testing)");
   cmd->add_flag("--passive", f->passive,
                 "the secondary's guest stays paused between checkpoints (Remus-like)");
   cmd->add_flag("--no-staging", f->no_staging,

@@ -62,8 +62,13 @@ Result<ColoMessage> DecodeBody(ColoMsgType type, WireReader& r) {
       m.seq = r.Get<uint64_t>();
       m.size = r.Get<uint32_t>();
       m.hash = r.Get<uint64_t>();
+      m.has_ram_hash = r.Get<uint8_t>();
+      m.ram_hash = r.Get<uint64_t>();
       if (r.ok() && m.size > kMaxVmstateBytes) {
         r.Invalidate(fmt::format("vmstate of {} bytes > max {}", m.size, kMaxVmstateBytes));
+      }
+      if (r.ok() && m.has_ram_hash > 1) {
+        r.Invalidate(fmt::format("RAM hash flag {}", m.has_ram_hash));
       }
       FTVM_TRY(r.Finish("colo vmstate-size"));
       return m;
@@ -123,7 +128,12 @@ void Encode(const ColoMessage& message, std::vector<std::byte>* out) {
           },
           [&](const CheckpointReply& m) { Begin(out, ColoMsgType::kCheckpointReply).Put(m.seq); },
           [&](const VmstateSize& m) {
-            Begin(out, ColoMsgType::kVmstateSize).Put(m.seq).Put(m.size).Put(m.hash);
+            Begin(out, ColoMsgType::kVmstateSize)
+                .Put(m.seq)
+                .Put(m.size)
+                .Put(m.hash)
+                .Put(m.has_ram_hash)
+                .Put(m.ram_hash);
           },
           [&](const VmstateData& m) {
             Begin(out, ColoMsgType::kVmstateData).Put(m.seq).Put(m.offset).PutBytes(m.bytes);

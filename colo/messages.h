@@ -5,7 +5,7 @@
 // Checkpoint n: P->S CheckpointRequest(n)         the primary wants a checkpoint
 //               S->P CheckpointReply(n)           the secondary's guest is paused
 //               (ram/ writes + commit message with the dirty set)
-//               P->S VmstateSize(n, size, hash), VmstateData(n, offset, bytes)...
+//               P->S VmstateSize(n, size, hash[, RAM hash]), VmstateData(n, offset, bytes)...
 //               S->P VmstateReceived(n)           everything is local: the checkpoint is safe
 //               S->P VmstateLoaded(n)             committed and loaded; the secondary resumes
 // Any time:     Heartbeat(seq) both ways; Goodbye(reason) before an orderly close.
@@ -25,7 +25,7 @@
 
 namespace ftvm::colo {
 
-inline constexpr uint16_t kColoProtocolVersion = 1;
+inline constexpr uint16_t kColoProtocolVersion = 2;      // 2: vmstate-size carries the RAM hash
 inline constexpr uint32_t kMaxVmstateBytes = 64u << 20;  // a device-state blob larger is refused
 
 enum class ColoMsgType : uint16_t {
@@ -67,7 +67,9 @@ struct CheckpointReply {
 struct VmstateSize {
   uint64_t seq = 0;
   uint32_t size = 0;
-  uint64_t hash = 0;  // XXH3-64 of the blob
+  uint64_t hash = 0;         // XXH3-64 of the blob
+  uint8_t has_ram_hash = 0;  // 1 in verify mode: ram_hash is set
+  uint64_t ram_hash = 0;     // XXH3-64 of all guest RAM at the checkpoint (colo/verify.h)
 };
 struct VmstateData {
   uint64_t seq = 0;

@@ -85,8 +85,9 @@ class Primary {
   vmm::DirtyBitmaps pending_dirty_;  // harvested, not yet checkpointed
   vmm::DirtyBitmaps harvest_;        // scratch
   std::vector<std::byte> blob_;
-  uint64_t checkpoint_ = 0;   // last checkpoint number started
-  uint64_t last_end_ns_ = 0;  // when the previous checkpoint ended
+  std::optional<uint64_t> ram_hash_;  // verify mode: all guest RAM at the checkpoint's pause
+  uint64_t checkpoint_ = 0;           // last checkpoint number started
+  uint64_t last_end_ns_ = 0;          // when the previous checkpoint ended
   uint64_t start_ns_ = 0;
   uint64_t last_harvest_ns_ = 0;
   uint64_t ram_id_ = 0;

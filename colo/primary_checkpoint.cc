@@ -5,6 +5,7 @@
 #include "colo/log.h"
 #include "colo/primary.h"
 #include "colo/trace_events.h"
+#include "colo/verify.h"
 #include "rdma/message.h"
 
 namespace ftvm::colo {
@@ -70,6 +71,7 @@ Result<void> Primary::Checkpoint(uint64_t n) {
   // which resumes it (LoseSecondary) or stops (fatal).
   FTVM_TRY(Local(HarvestInto(pending_dirty_)));
   s.dirty_pages = vmm::CountDirtyPages(pending_dirty_);
+  if (options_.ram.verify) ram_hash_ = HashGuestRam(machine_->ram_blocks());
   if (staging_) {
     FTVM_TRY(CheckpointStaged(n, s, begin, paused_at));
   } else {
@@ -184,7 +186,8 @@ Result<void> Primary::SendVmstate(uint64_t n, std::span<const std::byte> blob) {
                             blob.size(), kMaxVmstateBytes));
   }
   FTVM_TRY(link_->Send(
-      VmstateSize{n, static_cast<uint32_t>(blob.size()), XXH3_64bits(blob.data(), blob.size())}));
+      VmstateSize{n, static_cast<uint32_t>(blob.size()), XXH3_64bits(blob.data(), blob.size()),
+                  static_cast<uint8_t>(ram_hash_ ? 1 : 0), ram_hash_.value_or(0)}));
   // Fragments as large as one channel message allows (header: envelope + seq + offset).
   size_t fragment = link_->channel().info().max_message_bytes - rdma::kMessageHeaderBytes - 12;
   if (options_.vmstate_fragment_bytes > 0) {

@@ -57,6 +57,7 @@ class Secondary {
     bool ram_seen = false;
     bool have_size = false;
     uint64_t hash = 0;
+    std::optional<uint64_t> ram_hash;  // verify mode: the primary's whole-RAM hash
     std::vector<std::byte> blob;
     size_t received = 0;
   };

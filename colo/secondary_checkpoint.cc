@@ -4,6 +4,7 @@
 #include "colo/log.h"
 #include "colo/secondary.h"
 #include "colo/trace_events.h"
+#include "colo/verify.h"
 
 namespace ftvm::colo {
 
@@ -45,6 +46,7 @@ Result<void> Secondary::OnVmstateSize(const VmstateSize& m) {
   }
   in_.have_size = true;
   in_.hash = m.hash;
+  if (m.has_ram_hash != 0) in_.ram_hash = m.ram_hash;
   in_.blob.assign(m.size, std::byte{0});  // size bounded by the decoder (kMaxVmstateBytes)
   in_.received = 0;
   in_.vmstate_start_ns = MonotonicNs();
@@ -114,6 +116,17 @@ Result<void> Secondary::Complete() {
   t = MonotonicNs();
   FTVM_TRY(Local(machine_->LoadState(in_.blob)));
   s[Phase::kDev] = MonotonicNs() - t;
+  if (in_.ram_hash) {
+    // Verify mode: guest RAM must now be exactly the primary's at the checkpoint.
+    const uint64_t mine = HashGuestRam(machine_->ram_blocks());
+    if (mine != *in_.ram_hash) {
+      fatal_ = Error(ErrorCode::kCorrupt,
+                     fmt::format("checkpoint {}: guest RAM after the commit differs from the "
+                                 "primary's (hash {:#018x}, primary {:#018x})",
+                                 n, mine, *in_.ram_hash));
+      return Fail(*fatal_);
+    }
+  }
   trace_colo_dst_device_loaded(n, MonotonicNs() - in_.request_ns, in_.blob.size());
   FTVM_TRY(control_.Apply(Event::kCommitEnd));
   committed_ = n;

@@ -45,6 +45,10 @@ TEST(ColoMessagesTest, CheckpointSequenceRoundTrips) {
   const auto size = RoundTrip<VmstateSize>(VmstateSize{9, 12345, 0xfeed});
   EXPECT_EQ(size.size, 12345u);
   EXPECT_EQ(size.hash, 0xfeedu);
+  EXPECT_EQ(size.has_ram_hash, 0u);
+  const auto with_ram = RoundTrip<VmstateSize>(VmstateSize{9, 1, 2, 1, 0xabcdef0123456789});
+  EXPECT_EQ(with_ram.has_ram_hash, 1u);
+  EXPECT_EQ(with_ram.ram_hash, 0xabcdef0123456789u);
   EXPECT_EQ(RoundTrip<VmstateReceived>(VmstateReceived{10}).seq, 10u);
   EXPECT_EQ(RoundTrip<VmstateLoaded>(VmstateLoaded{11}).seq, 11u);
   EXPECT_EQ(RoundTrip<Heartbeat>(Heartbeat{12, 3}).checkpoint, 3u);
@@ -106,6 +110,9 @@ TEST(ColoMessagesTest, RejectsForeignTypesVersionsAndLimits) {
   EXPECT_FALSE(DecodeColoMessage(bytes));
 
   Encode(VmstateSize{1, kMaxVmstateBytes + 1, 0}, &bytes);
+  EXPECT_FALSE(DecodeColoMessage(bytes));
+
+  Encode(VmstateSize{1, 2, 3, 2, 4}, &bytes);  // the RAM-hash flag is 0 or 1
   EXPECT_FALSE(DecodeColoMessage(bytes));
 
   Hello h;
