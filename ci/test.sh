@@ -2,7 +2,8 @@
 # The project's test command (README): installs what is missing, then runs every check CI runs.
 #
 #   ci/test.sh            everything: build + all ctest labels this machine supports, ASan+UBSan
-#                         unit tests, TSan threaded tests, format, layering, fuzzers, Soft-RoCE lane
+#                         unit tests and fuzzers (one clang build), TSan threaded tests, format,
+#                         layering, Soft-RoCE lane
 #   FTVM_CI_FAST=1 ...    skips the sanitizer builds, fuzzing and the Soft-RoCE lane (dev loop)
 #
 # Exit status is non-zero if any stage fails; every stage runs and reports, then a summary.
@@ -49,18 +50,16 @@ stage build configure_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 stage test run_ctest build
 
 if [ "$fast" != 1 ]; then
-  TARGETS=tests_unit stage asan-build configure_build build-asan \
-    -DCMAKE_BUILD_TYPE=Debug -DFTVM_SANITIZE=address,undefined -DFTVM_BUILD_BENCH=OFF
+  # One clang build with ASan+UBSan serves the unit tests and the fuzzers (one compile of the
+  # libraries instead of two).
+  CC=clang-19 CXX=clang++-19 TARGETS="tests_unit fuzzers" stage asan-build configure_build \
+    build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFTVM_SANITIZE=address,undefined -DFTVM_FUZZ=ON
   stage asan-test run_ctest build-asan -L unit
+  stage fuzz-run ci/run-fuzzers.sh build-asan "$fuzz_seconds"
   TARGETS=tests_threads stage tsan-build configure_build build-tsan \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFTVM_SANITIZE=thread -DFTVM_BUILD_BENCH=OFF
   TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" stage tsan-test \
     run_ctest build-tsan -L threads
-  if [ -f fuzz/CMakeLists.txt ]; then
-    CC=clang-19 CXX=clang++-19 stage fuzz-build configure_build build-fuzz \
-      -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFTVM_FUZZ=ON -DFTVM_SANITIZE=address,undefined
-    stage fuzz-run ci/run-fuzzers.sh build-fuzz "$fuzz_seconds"
-  fi
   if [ -x ci/softroce/run.sh ]; then
     stage softroce ci/softroce/run.sh build
   fi

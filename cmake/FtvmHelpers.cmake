@@ -86,4 +86,11 @@ function(ftvm_fuzzer)
   target_compile_options(${ARG_NAME} PRIVATE -fsanitize=fuzzer)
   target_link_options(${ARG_NAME} PRIVATE -fsanitize=fuzzer)
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS})
+  set_property(GLOBAL APPEND PROPERTY FTVM_FUZZERS ${ARG_NAME})
+endfunction()
+
+# Called once after every ftvm_fuzzer(...): the `fuzzers` target builds them all.
+function(ftvm_fuzzers_target)
+  get_property(targets GLOBAL PROPERTY FTVM_FUZZERS)
+  add_custom_target(fuzzers DEPENDS ${targets})
 endfunction()

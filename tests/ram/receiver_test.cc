@@ -66,7 +66,7 @@ class ReceiverTest : public ::testing::Test {
     return {mode, 16, verify, 0, DescribeAll(testing::Views(guest_))};
   }
   // On-demand receivers pin at most 4 chunks of 64 KiB.
-  void Setup(RegistrationMode mode, bool verify = false) {
+  void Configure(RegistrationMode mode, bool verify = false) {
     if (mode == RegistrationMode::kOnDemand) MakeReceiver(4 << 16);
     ASSERT_TRUE(Send(Table(mode, verify)));
     auto* result = std::get_if<BlockTableResult>(&(table_ = Reply()));
@@ -104,7 +104,7 @@ class ReceiverTest : public ::testing::Test {
 };
 
 TEST_F(ReceiverTest, ValidCheckpointWithAWriteIsCommitted) {
-  Setup(RegistrationMode::kPinAll);
+  Configure(RegistrationMode::kPinAll);
   CommitFullZero(1);
   const auto& remote = std::get<BlockTableResult>(table_).blocks;
   std::vector<std::byte> page(4096, std::byte{0x5a});
@@ -140,23 +140,23 @@ TEST_F(ReceiverTest, MismatchedBlockTableIsAnsweredWithTheReason) {
 }
 
 TEST_F(ReceiverTest, SecondBlockTableIsRejected) {
-  Setup(RegistrationMode::kPinAll);
+  Configure(RegistrationMode::kPinAll);
   ExpectRejected(Table(RegistrationMode::kPinAll));
 }
 
 TEST_F(ReceiverTest, IncrementalCheckpointBeforeAFullOneIsRejected) {
-  Setup(RegistrationMode::kPinAll);
+  Configure(RegistrationMode::kPinAll);
   ExpectRejected(CheckpointBegin{1, false});
 }
 
 TEST_F(ReceiverTest, CheckpointIdsMustIncrease) {
-  Setup(RegistrationMode::kPinAll);
+  Configure(RegistrationMode::kPinAll);
   CommitFullZero(5);
   ExpectRejected(CheckpointBegin{5, false});
 }
 
 TEST_F(ReceiverTest, CompressOutsideTheDirtySetIsRejectedBeforeZeroingAnything) {
-  Setup(RegistrationMode::kPinAll);
+  Configure(RegistrationMode::kPinAll);
   CommitFullZero(1);
   testing::FillRandom(receiver_->cache().block(0), 3);  // so that zeroing would show
   const std::vector<std::byte> cache_before(receiver_->cache().block(0).begin(),
@@ -170,38 +170,38 @@ TEST_F(ReceiverTest, CompressOutsideTheDirtySetIsRejectedBeforeZeroingAnything) 
 }
 
 TEST_F(ReceiverTest, OutOfRangeCompressIsRejected) {
-  Setup(RegistrationMode::kPinAll);
+  Configure(RegistrationMode::kPinAll);
   ASSERT_TRUE(Send(CheckpointBegin{1, true}));
   ExpectRejected(Compress{1, {{0, ~0ull - 4095, 8192}}});
 }
 
 TEST_F(ReceiverTest, CompressIntoAMissingBlockIsRejected) {
-  Setup(RegistrationMode::kPinAll);
+  Configure(RegistrationMode::kPinAll);
   ASSERT_TRUE(Send(CheckpointBegin{1, true}));
   ExpectRejected(Compress{1, {{7, 0, 4096}}});
 }
 
 TEST_F(ReceiverTest, DirtySetBeyondTheBlockIsRejected) {
-  Setup(RegistrationMode::kPinAll);
+  Configure(RegistrationMode::kPinAll);
   ASSERT_TRUE(Send(CheckpointBegin{1, true}));
   ExpectRejected(DirtySet{1, 1, 0, {1ull << 16}});  // page 16 of a 16-page block
 }
 
 TEST_F(ReceiverTest, MessagesOfAnotherCheckpointAreRejected) {
-  Setup(RegistrationMode::kPinAll);
+  Configure(RegistrationMode::kPinAll);
   ASSERT_TRUE(Send(CheckpointBegin{1, true}));
   ExpectRejected(DirtySet{2, 0, 0, {1}});
 }
 
 TEST_F(ReceiverTest, EndWithWrongCountsIsRejectedAndNothingIsApplied) {
-  Setup(RegistrationMode::kPinAll);
+  Configure(RegistrationMode::kPinAll);
   ASSERT_TRUE(Send(CheckpointBegin{1, true}));
   ASSERT_TRUE(Send(DirtySet{1, 0, 0, {~0ull}}));
   ExpectRejected(CheckpointEnd{1, 1, kPages, false, 0});  // a full checkpoint misses block 1
 }
 
 TEST_F(ReceiverTest, CommitWithoutACompleteCheckpointIsRefused) {
-  Setup(RegistrationMode::kPinAll);
+  Configure(RegistrationMode::kPinAll);
   ASSERT_TRUE(Send(CheckpointBegin{1, true}));
   auto committed = receiver_->Commit({});
   ASSERT_FALSE(committed);
@@ -211,7 +211,7 @@ TEST_F(ReceiverTest, CommitWithoutACompleteCheckpointIsRefused) {
 }
 
 TEST_F(ReceiverTest, HashMismatchIsNeverApplied) {
-  Setup(RegistrationMode::kPinAll, /*verify=*/true);
+  Configure(RegistrationMode::kPinAll, /*verify=*/true);
   ASSERT_TRUE(Send(CheckpointBegin{1, true}));
   ASSERT_TRUE(Send(DirtySet{1, 0, 0, {~0ull}}));
   ASSERT_TRUE(Send(DirtySet{1, 1, 0, {0xffff}}));
@@ -228,17 +228,17 @@ TEST_F(ReceiverTest, HashMismatchIsNeverApplied) {
 }
 
 TEST_F(ReceiverTest, RegisterRequestInPinAllModeIsRejected) {
-  Setup(RegistrationMode::kPinAll);
+  Configure(RegistrationMode::kPinAll);
   ExpectRejected(RegisterRequest{{{0, 0}}});
 }
 
 TEST_F(ReceiverTest, RegisterRequestForAMissingChunkIsRejected) {
-  Setup(RegistrationMode::kOnDemand);
+  Configure(RegistrationMode::kOnDemand);
   ExpectRejected(RegisterRequest{{{0, 4}}});  // 64 pages = chunks 0..3
 }
 
 TEST_F(ReceiverTest, RegisteringBeyondTheBudgetIsRejected) {
-  Setup(RegistrationMode::kOnDemand);  // budget: 4 chunks of 64 KiB
+  Configure(RegistrationMode::kOnDemand);  // budget: 4 chunks of 64 KiB
   ASSERT_TRUE(Send(RegisterRequest{{{0, 0}, {0, 1}, {0, 2}, {0, 3}}}));
   auto* result = std::get_if<RegisterResult>(&(table_ = Reply()));
   ASSERT_TRUE(result != nullptr && result->ok);
@@ -247,12 +247,12 @@ TEST_F(ReceiverTest, RegisteringBeyondTheBudgetIsRejected) {
 }
 
 TEST_F(ReceiverTest, UnregisteringAnUnknownChunkIsRejected) {
-  Setup(RegistrationMode::kOnDemand);
+  Configure(RegistrationMode::kOnDemand);
   ExpectRejected(Unregister{{{0, 1}}});
 }
 
 TEST_F(ReceiverTest, UnregisteredChunkCannotBeWrittenAnyMore) {
-  Setup(RegistrationMode::kOnDemand);
+  Configure(RegistrationMode::kOnDemand);
   ASSERT_TRUE(Send(RegisterRequest{{{0, 2}}}));
   const auto result = std::get<RegisterResult>(Reply());
   ASSERT_TRUE(Send(Unregister{{{0, 2}}}));
@@ -282,14 +282,14 @@ TEST_F(ReceiverTest, MessagesOfOtherLayersAreNotTheReceiversBusiness) {
 }
 
 TEST_F(ReceiverTest, FailureIsSticky) {
-  Setup(RegistrationMode::kPinAll);
+  Configure(RegistrationMode::kPinAll);
   ExpectRejected(CheckpointAck{1, AckStatus::kCommitted});  // a primary-bound message
   EXPECT_FALSE(Send(CheckpointBegin{1, true}));
   EXPECT_TRUE(receiver_->failed());
 }
 
 TEST_F(ReceiverTest, DiscardMidCheckpointDropsTheRestAndAcksAfterEnd) {
-  Setup(RegistrationMode::kPinAll);
+  Configure(RegistrationMode::kPinAll);
   CommitFullZero(1);
   ASSERT_TRUE(Send(CheckpointBegin{2, false}));
   ASSERT_TRUE(Send(DirtySet{2, 0, 0, {0b1}}));
@@ -308,7 +308,7 @@ TEST_F(ReceiverTest, DiscardMidCheckpointDropsTheRestAndAcksAfterEnd) {
 }
 
 TEST_F(ReceiverTest, RandomGarbageNeverTouchesGuestMemory) {
-  Setup(RegistrationMode::kOnDemand);
+  Configure(RegistrationMode::kOnDemand);
   std::mt19937_64 rng(1);
   for (int i = 0; i < 2000 && !receiver_->failed(); ++i) {
     std::vector<std::byte> bytes(4 + rng() % 64);
