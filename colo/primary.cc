@@ -296,7 +296,7 @@ void Primary::PublishReplication() {
   const ram::RamStats& s = sender_->stats();
   control_.set_replication({
       .transport = link_->channel().info().provider,
-      .registration = options_.ram.mode == ram::RegistrationMode::kPinAll ? "pin-all" : "on-demand",
+      .registration = ram::RegistrationModeName(options_.ram.mode),
       .pinned_bytes = s.pinned_bytes,
       .registrations = s.registrations,
       .unregistrations = s.unregistrations,

@@ -219,7 +219,7 @@ void Secondary::PublishReplication() {
   const ram::RamStats& s = receiver_->stats();
   control_.set_replication({
       .transport = link_->channel().info().provider,
-      .registration = "",
+      .registration = ram::RegistrationModeName(receiver_->mode()),
       .pinned_bytes = s.pinned_bytes,
       .registrations = s.registrations,
       .unregistrations = s.unregistrations,

@@ -91,6 +91,8 @@ class RamReceiver {
   void Discard();
 
   const RamStats& stats() const;
+  // The primary's registration mode, from its block table (pin-all until one arrived).
+  RegistrationMode mode() const { return mode_; }
   const RamCache& cache() const { return cache_; }
 
  private:

@@ -118,8 +118,8 @@ Result<void> RamSender::Handshake() {
   writer_.emplace(blocks_, &*registration_, &queue_, static_cast<Pump*>(this), WriterSettings(),
                   &stats_);
   Log().info("ram sender ready: {} blocks, {} mode, {} KiB chunks, budget {}, verify {}",
-             blocks_.size(), options_.mode == RegistrationMode::kPinAll ? "pin-all" : "on-demand",
-             geometry_.chunk_bytes() >> 10, agreed_budget_, options_.verify);
+             blocks_.size(), RegistrationModeName(options_.mode), geometry_.chunk_bytes() >> 10,
+             agreed_budget_, options_.verify);
   return {};
 }
 

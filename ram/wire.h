@@ -50,6 +50,10 @@ enum class MessageType : uint16_t {
 inline constexpr uint16_t kWireVersion = 1;
 
 enum class RegistrationMode : uint8_t { kPinAll = 0, kOnDemand = 1 };
+// "pin-all" or "on-demand": the names the command line and the control socket use.
+constexpr const char* RegistrationModeName(RegistrationMode mode) {
+  return mode == RegistrationMode::kPinAll ? "pin-all" : "on-demand";
+}
 enum class AckStatus : uint8_t { kCommitted = 0, kDiscarded = 1, kVerifyFailed = 2 };
 
 struct BlockTableRequest {

@@ -37,10 +37,6 @@ std::string PeerPath() {
   return path.substr(0, path.rfind('/') + 1) + "ram_test_peer";
 }
 
-const char* ModeName(RegistrationMode mode) {
-  return mode == RegistrationMode::kPinAll ? "pin-all" : "on-demand";
-}
-
 class RamKillTest : public ::testing::TestWithParam<ProviderSpec> {
  public:
   std::unique_ptr<rdma::Channel> Accept() {
@@ -76,7 +72,8 @@ bool SpinUntil(Predicate done, std::chrono::seconds timeout) {
 // Kills the primary once checkpoint 3 reached `state` on the secondary.
 void KillPrimaryAt(RamKillTest& test, rdma::Listener& listener, RegistrationMode mode,
                    ReceiverState state) {
-  auto child = ChildProcess::Spawn(PeerPath(), {"primary", listener.uri(), ModeName(mode), "2"});
+  auto child =
+      ChildProcess::Spawn(PeerPath(), {"primary", listener.uri(), RegistrationModeName(mode), "2"});
   ASSERT_TRUE(child) << child.error().ToString();
   auto channel = test.Accept();
   ASSERT_NE(channel, nullptr);
@@ -114,14 +111,14 @@ void KillPrimaryAt(RamKillTest& test, rdma::Listener& listener, RegistrationMode
 
 TEST_P(RamKillTest, PrimaryKilledMidCheckpointLeavesTheLastCommit) {
   for (auto mode : {RegistrationMode::kPinAll, RegistrationMode::kOnDemand}) {
-    SCOPED_TRACE(ModeName(mode));
+    SCOPED_TRACE(RegistrationModeName(mode));
     KillPrimaryAt(*this, *listener_, mode, ReceiverState::kReceiving);
   }
 }
 
 TEST_P(RamKillTest, PrimaryKilledAfterACompleteButUncommittedCheckpoint) {
   for (auto mode : {RegistrationMode::kPinAll, RegistrationMode::kOnDemand}) {
-    SCOPED_TRACE(ModeName(mode));
+    SCOPED_TRACE(RegistrationModeName(mode));
     KillPrimaryAt(*this, *listener_, mode, ReceiverState::kComplete);
   }
 }
@@ -129,7 +126,8 @@ TEST_P(RamKillTest, PrimaryKilledAfterACompleteButUncommittedCheckpoint) {
 TEST_P(RamKillTest, SecondaryKilledFailsTheCheckpointPromptly) {
   for (const int delay_ms : {0, 2, 5}) {
     for (auto mode : {RegistrationMode::kPinAll, RegistrationMode::kOnDemand}) {
-      SCOPED_TRACE(::testing::Message() << ModeName(mode) << ", kill after " << delay_ms << " ms");
+      SCOPED_TRACE(::testing::Message()
+                   << RegistrationModeName(mode) << ", kill after " << delay_ms << " ms");
       auto child = ChildProcess::Spawn(PeerPath(), {"secondary", listener_->uri()});
       ASSERT_TRUE(child) << child.error().ToString();
       auto channel = Accept();
