@@ -28,8 +28,12 @@ struct PrimaryOptions : CommonOptions {
   std::chrono::milliseconds connect_window{30'000};  // keep retrying while the secondary starts
   vmm::MachineConfig machine;
   ram::SenderOptions ram;
-  bool passive = false;                  // the secondary guest stays paused between checkpoints
-  bool staging = true;                   // send checkpoints from a mirror; resume before the wire
+  bool passive = false;  // the secondary guest stays paused between checkpoints
+  bool staging = true;   // send checkpoints from a mirror; resume before the wire
+  // Staging: every this many ms between checkpoints, harvest and copy dirty pages into the
+  // mirror while the guest runs, so the pause copies only what changed since (0: off). Costs
+  // the guest one more write fault per page it rewrites within each interval.
+  uint32_t precapture_ms = 0;
   bool resume_after_received = true;     // direct order: resume once the secondary has it all
   uint32_t max_sync_rounds = 8;          // live rounds of the initial sync
   uint64_t sync_converged_pages = 4096;  // a round with fewer dirty pages ends the sync

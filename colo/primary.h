@@ -64,6 +64,11 @@ class Primary {
   Result<T> Await(uint64_t n, const char* what);
   Result<void> ResumeGuest();
   Result<void> HarvestInto(vmm::DirtyBitmaps& accumulated);
+  // Harvests into pending_dirty_ (and, with staging, uncaptured_).
+  Result<void> HarvestPending();
+  // Copies the uncaptured pages into the staging mirror; returns the bytes.
+  uint64_t CaptureUncaptured();
+  Result<void> Precapture();
   void LoseSecondary(const Error& why, bool requested);
   Result<void> RunAlone();
   Result<void> Quit();
@@ -83,6 +88,7 @@ class Primary {
   std::unique_ptr<PeerLink> link_;  // declared before sender_: the sender borrows it
   std::unique_ptr<ram::RamSender> sender_;
   vmm::DirtyBitmaps pending_dirty_;  // harvested, not yet checkpointed
+  vmm::DirtyBitmaps uncaptured_;     // staging: harvested, not yet copied into the mirror
   vmm::DirtyBitmaps harvest_;        // scratch
   std::vector<std::byte> blob_;
   std::optional<uint64_t> ram_hash_;  // verify mode: all guest RAM at the checkpoint's pause

@@ -69,7 +69,7 @@ Result<void> Primary::Checkpoint(uint64_t n) {
   s[Phase::kStat] = paused_at - begin;
   // From here the guest is paused until ResumeAfter(); any failure is handled by the caller,
   // which resumes it (LoseSecondary) or stops (fatal).
-  FTVM_TRY(Local(HarvestInto(pending_dirty_)));
+  FTVM_TRY(Local(HarvestPending()));
   s.dirty_pages = vmm::CountDirtyPages(pending_dirty_);
   if (options_.ram.verify) ram_hash_ = HashGuestRam(machine_->ram_blocks());
   if (staging_) {
@@ -103,8 +103,9 @@ Result<void> Primary::Checkpoint(uint64_t n) {
 Result<void> Primary::CheckpointStaged(uint64_t n, CheckpointSample& s, uint64_t begin,
                                        uint64_t paused_at) {
   uint64_t t = MonotonicNs();
-  staging_->Capture(pending_dirty_);
+  const uint64_t captured = CaptureUncaptured();
   const uint64_t capture_ns = MonotonicNs() - t;
+  trace_colo_src_captured(n, capture_ns, captured / vmm::kPageSize);
   FTVM_TRY(SaveDeviceState(n, s));
   FTVM_TRY(ResumeAfter(n, s, begin, paused_at));
   t = MonotonicNs();

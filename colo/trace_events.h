@@ -15,6 +15,12 @@ FTVM_TRACE_EVENT(colo_src_vm_stopped, "checkpoint={} t={}ns", (uint64_t, checkpo
                  (uint64_t, ns))
 FTVM_TRACE_EVENT(colo_src_ram_saved, "checkpoint={} t={}ns pages={}", (uint64_t, checkpoint),
                  (uint64_t, ns), (uint64_t, pages))
+// Staging: dirty pages copied into the mirror inside the pause (captured) or, with
+// precapture_ms, while the guest runs before checkpoint `checkpoint` (precapture).
+FTVM_TRACE_EVENT(colo_src_captured, "checkpoint={} copy={}ns pages={}", (uint64_t, checkpoint),
+                 (uint64_t, ns), (uint64_t, pages))
+FTVM_TRACE_EVENT(colo_src_precapture, "checkpoint={} copy={}ns pages={}", (uint64_t, checkpoint),
+                 (uint64_t, ns), (uint64_t, pages))
 FTVM_TRACE_EVENT(colo_src_device_saved, "checkpoint={} t={}ns bytes={}", (uint64_t, checkpoint),
                  (uint64_t, ns), (uint64_t, bytes))
 FTVM_TRACE_EVENT(colo_src_downtime_end, "checkpoint={} t={}ns downtime={}ns",
