@@ -4,8 +4,9 @@
 // (docs/benchmarks.md, "Checkpoints").
 //
 //   build/bench/colo/colo_bench [--quick] [--mem 1G] [--dirty 0,100,1000,...] [--epochs 20]
-//       [--orders staged,direct,direct+loaded] [--cases pause,sync,rate] [--rate-seconds 5]
-//       [--period-ms 10] [--rate-pages 1000] [--colo-secondary] [--verify] [--uri tcp://...:0]
+//       [--orders staged,staged+pre,direct,direct+loaded] [--precapture-ms 5]
+//       [--cases pause,sync,rate,hot] [--rate-seconds 5] [--period-ms 10] [--rate-pages 1000]
+//       [--hot-seconds 3] [--colo-secondary] [--verify] [--uri tcp://...:0]
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -37,6 +38,8 @@ Result<std::vector<Order>> ParseOrders(std::string_view text) {
   for (std::string_view item : Split(text, ',')) {
     if (item == "staged") {
       out.push_back(Order::kStaged);
+    } else if (item == "staged+pre") {
+      out.push_back(Order::kStagedPre);
     } else if (item == "direct") {
       out.push_back(Order::kDirect);
     } else if (item == "direct+loaded") {
@@ -64,6 +67,13 @@ Result<void> ApplyFlag(BenchConfig& c, std::string_view flag, const std::string&
     c.pause = value.find("pause") != std::string::npos;
     c.sync = value.find("sync") != std::string::npos;
     c.rate = value.find("rate") != std::string::npos;
+    c.hot = value.find("hot") != std::string::npos;
+  } else if (flag == "--precapture-ms") {
+    FTVM_ASSIGN_OR_RETURN(const uint64_t n, ParseU64(value));
+    c.precapture_ms = static_cast<uint32_t>(std::clamp<uint64_t>(n, 1, 60'000));
+  } else if (flag == "--hot-seconds") {
+    FTVM_ASSIGN_OR_RETURN(const uint64_t n, ParseU64(value));
+    c.hot_seconds = static_cast<double>(n);
   } else if (flag == "--rate-seconds") {
     FTVM_ASSIGN_OR_RETURN(const uint64_t n, ParseU64(value));
     c.rate_seconds = static_cast<double>(n);
@@ -86,6 +96,7 @@ Result<BenchConfig> ParseFlags(int argc, char** argv) {
       c.dirty = {0, 100, 1000};
       c.epochs = 3;
       c.rate_seconds = 1;
+      c.hot_seconds = 1;
     } else if (flag == "--colo-secondary") {
       c.passive = false;
     } else if (flag == "--verify") {
@@ -102,20 +113,32 @@ Result<BenchConfig> ParseFlags(int argc, char** argv) {
   return c;
 }
 
+std::string MsOrDash(const Spread& s) { return s.n == 0 ? "-" : fmt::format("{:.3f}", Ms(s.p50)); }
+
 void PrintPause(const std::vector<PauseRow>& rows) {
   std::printf(
       "\n| order | dirty pages / epoch | sent / ckpt | pause p50 ms | pause p99 ms | raw Channel "
-      "p50 ms | pause / raw | memcpy p50 ms | ckpt avg ms | ram_time | dev_time | resume_time "
-      "|\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+      "p50 ms | pause / raw | memcpy p50 ms | ckpt avg ms | ram_time | dev_time | resume_time | "
+      "guest writes p50 ms |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const PauseRow& r : rows) {
     const double ratio = r.raw.p50 == 0 ? 0 : Ms(r.pause.p50) / Ms(r.raw.p50);
-    std::printf("| %s | %lu | %lu | %.3f | %.3f | %s | %s | %s | %.3f | %.3f | %.3f | %.3f |\n",
-                OrderName(r.order), r.dirty, r.sent_pages, Ms(r.pause.p50), Ms(r.pause.p99),
-                r.raw.n ? fmt::format("{:.3f}", Ms(r.raw.p50)).c_str() : "-",
-                r.raw.n ? fmt::format("{:.2f}", ratio).c_str() : "-",
-                r.copy.n ? fmt::format("{:.3f}", Ms(r.copy.p50)).c_str() : "-",
-                Ms(r.stats.avg_time), Ms(r.stats.avg(Phase::kRam)), Ms(r.stats.avg(Phase::kDev)),
-                Ms(r.stats.avg(Phase::kResume)));
+    std::printf(
+        "| %s | %lu | %lu | %.3f | %.3f | %s | %s | %s | %.3f | %.3f | %.3f | %.3f | %s |\n",
+        OrderName(r.order), r.dirty, r.sent_pages, Ms(r.pause.p50), Ms(r.pause.p99),
+        MsOrDash(r.raw).c_str(), r.raw.n ? fmt::format("{:.2f}", ratio).c_str() : "-",
+        MsOrDash(r.copy).c_str(), Ms(r.stats.avg_time), Ms(r.stats.avg(Phase::kRam)),
+        Ms(r.stats.avg(Phase::kDev)), Ms(r.stats.avg(Phase::kResume)), MsOrDash(r.guest).c_str());
+  }
+}
+
+void PrintHot(const std::vector<HotRow>& rows, uint64_t hot_pages) {
+  std::printf(
+      "\n| order | guest rewrites | guest pages/s | ckpts | sent / ckpt | pause p50 ms | pause p99 "
+      "ms |\n|---|---|---|---|---|---|---|\n");
+  for (const HotRow& r : rows) {
+    std::printf("| %s | %lu pages | %.0f | %lu | %lu | %.3f | %.3f |\n", OrderName(r.order),
+                hot_pages, r.guest_pages_per_s, r.checkpoints, r.sent_pages, Ms(r.pause.p50),
+                Ms(r.pause.p99));
   }
 }
 
@@ -167,6 +190,7 @@ int Main(int argc, char** argv) {
   if (!results->pause.empty()) PrintPause(results->pause);
   if (!results->sync.empty()) PrintSync(results->sync, config->ram_bytes);
   if (!results->rate.empty()) PrintRate(results->rate, config->period_ms);
+  if (!results->hot.empty()) PrintHot(results->hot, config->hot_pages);
   return 0;
 }
 

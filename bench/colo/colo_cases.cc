@@ -26,7 +26,9 @@ PairConfig PairFor(const BenchConfig& config, Order order, bool fill) {
           .order = order,
           .fill = fill,
           .passive = config.passive,
-          .verify = config.verify};
+          .verify = config.verify,
+          .precapture_ms = config.precapture_ms,
+          .guest_args = {}};
 }
 
 ParameterUpdate Period(uint64_t ms) {
@@ -76,10 +78,12 @@ Result<PauseRow> PauseCase(const BenchConfig& config, Ceilings& ceilings, Engine
   if (dirty > 0) FTVM_TRY(pair.Dirty(dirty));
   FTVM_TRY(pair.Checkpoint());
   pair.primary().ResetStats();
-  std::vector<uint64_t> pause, raw, copy;
+  std::vector<uint64_t> pause, raw, copy, guest;
   for (int e = 0; e < config.epochs; ++e) {
     if (dirty > 0) {
+      const Stopwatch writing;
       FTVM_TRY(pair.Dirty(dirty));
+      guest.push_back(writing.ElapsedNs());
       // The ceilings move the same bytes while the guest waits, as it does when the
       // checkpoint starts.
       FTVM_ASSIGN_OR_RETURN(const uint64_t wire, ceilings.Wire(bytes));
@@ -97,6 +101,7 @@ Result<PauseRow> PauseCase(const BenchConfig& config, Ceilings& ceilings, Engine
   row.pause = SpreadOf(std::move(pause));
   row.raw = SpreadOf(std::move(raw));
   row.copy = SpreadOf(std::move(copy));
+  row.guest = SpreadOf(std::move(guest));
   return row;
 }
 
@@ -138,6 +143,32 @@ Result<RateRow> RateCase(const BenchConfig& config, Ceilings& ceilings, EnginePa
     FTVM_ASSIGN_OR_RETURN(row.raw,
                           WireRounds(ceilings, row.sent_pages * vmm::kPageSize, kRawRoundsRate));
   }
+  return row;
+}
+
+Result<HotRow> HotCase(const BenchConfig& config, Order order) {
+  std::fprintf(stderr, "colo_bench: %s, guest rewriting %lu pages, default period, %.0f s\n",
+               OrderName(order), static_cast<unsigned long>(config.hot_pages), config.hot_seconds);
+  PairConfig pc = PairFor(config, order, false);
+  pc.guest_args = fmt::format("size={} stamp=0", config.hot_pages * vmm::kPageSize);
+  FTVM_ASSIGN_OR_RETURN(auto pair, EnginePair::Start(pc));
+  FTVM_TRY(pair->primary().SetParameters(Period(Parameters{}.checkpoint_delay_ms)));
+  pair->primary().ResetStats();
+  const size_t since = pair->checkpoint_count();
+  const uint64_t written = pair->guest_pages_written();
+  const Stopwatch run;
+  std::this_thread::sleep_for(std::chrono::duration<double>(config.hot_seconds));
+  HotRow row;
+  row.order = order;
+  row.guest_pages_per_s = static_cast<double>(pair->guest_pages_written() - written) /
+                          (static_cast<double>(run.ElapsedNs()) / 1e9);
+  const std::vector<CheckpointSeen> done = pair->CheckpointsSince(since);
+  row.checkpoints = done.size();
+  row.sent_pages = pair->primary().Stats().ram_size / vmm::kPageSize;
+  std::vector<uint64_t> pause;
+  for (const CheckpointSeen& c : done) pause.push_back(c.downtime_ns);
+  row.pause = SpreadOf(std::move(pause));
+  FTVM_TRY(pair->Stop());
   return row;
 }
 
@@ -192,9 +223,15 @@ Result<Results> RunAll(const BenchConfig& config) {
     FTVM_TRY(pair->Stop());
     pair.reset();
     // A fully written guest: its sync does not depend on when the guest resumes.
-    if (config.sync && order != Order::kDirectLoaded) {
+    if (config.sync && (order == Order::kStaged || order == Order::kDirect)) {
       FTVM_ASSIGN_OR_RETURN(SyncRow full, SyncCase(config, *ceilings, order, true, nullptr));
       out.sync.push_back(full);
+    }
+  }
+  if (config.hot) {
+    for (const Order order : config.orders) {
+      FTVM_ASSIGN_OR_RETURN(HotRow row, HotCase(config, order));
+      out.hot.push_back(row);
     }
   }
   return out;

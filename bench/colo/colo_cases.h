@@ -20,10 +20,15 @@ struct BenchConfig {
   uint64_t ram_bytes = 1ull << 30;
   std::vector<uint64_t> dirty = {0, 100, 1000, 2800, 10000, 25700, 50000};
   int epochs = 20;  // checkpoints per dirty count
-  std::vector<Order> orders = {Order::kStaged, Order::kDirect, Order::kDirectLoaded};
+  std::vector<Order> orders = {Order::kStaged, Order::kStagedPre, Order::kDirect,
+                               Order::kDirectLoaded};
+  uint32_t precapture_ms = 5;
   bool pause = true;
   bool sync = true;
   bool rate = true;
+  bool hot = true;
+  double hot_seconds = 3;
+  uint64_t hot_pages = 1024;  // the hot set the guest rewrites flat out
   double rate_seconds = 5;
   uint64_t rate_pages = 1000;
   uint64_t period_ms = 10;
@@ -44,6 +49,7 @@ struct PauseRow {
   Spread pause;             // guest paused, per checkpoint
   Spread raw;               // raw Channel: the same bytes as 1 MiB WRITEs, to completion
   Spread copy;              // memcpy of the same bytes
+  Spread guest;             // the guest writing its pages (what precapture may slow down)
   StatsSnapshot stats;      // the primary's, over this case
 };
 
@@ -79,10 +85,21 @@ class Ceilings {
   std::unique_ptr<ram::bench::RawLink> raw_;
 };
 
+// A guest rewriting a small hot set flat out, checkpointed at the engine's default period:
+// what the staging choices cost the guest.
+struct HotRow {
+  Order order;
+  double guest_pages_per_s = 0;
+  uint64_t checkpoints = 0;
+  uint64_t sent_pages = 0;
+  Spread pause;
+};
+
 struct Results {
   std::vector<PauseRow> pause;
   std::vector<SyncRow> sync;
   std::vector<RateRow> rate;
+  std::vector<HotRow> hot;
 };
 
 // Runs every selected case; prints progress to stderr.

@@ -31,6 +31,8 @@ const char* OrderName(Order order) {
   switch (order) {
     case Order::kStaged:
       return "staged";
+    case Order::kStagedPre:
+      return "staged+pre";
     case Order::kDirect:
       return "direct";
     case Order::kDirectLoaded:
@@ -53,12 +55,15 @@ Result<std::unique_ptr<EnginePair>> EnginePair::Start(const PairConfig& config) 
   po.peer_uri = pair->secondary_->listen_uri();
   po.machine.ram_bytes = config.ram_bytes;
   po.machine.guest = "dirtier";
-  po.machine.guest_args = fmt::format("round_pages={} stamp=0", kRoundPages);
+  po.machine.guest_args = config.guest_args.empty()
+                              ? fmt::format("round_pages={} stamp=0", kRoundPages)
+                              : config.guest_args;
   po.machine.serial.to_log = false;
   po.passive = config.passive;
-  po.staging = config.order == Order::kStaged;
+  po.staging = config.order == Order::kStaged || config.order == Order::kStagedPre;
   po.resume_after_received = config.order != Order::kDirectLoaded;
   po.ram.verify = config.verify;
+  po.precapture_ms = config.order == Order::kStagedPre ? config.precapture_ms : 0;
   FTVM_ASSIGN_OR_RETURN(pair->primary_, Primary::Create(std::move(po)));
   if (config.fill) {
     // Every page the guest may use holds data (not zero) before the engine starts.
@@ -182,6 +187,12 @@ std::vector<CheckpointSeen> EnginePair::CheckpointsSince(size_t since) const {
   std::lock_guard lock(mu_);
   if (since >= seen_.size()) return {};
   return {seen_.begin() + static_cast<ptrdiff_t>(since), seen_.end()};
+}
+
+uint64_t EnginePair::guest_pages_written() const {
+  const auto* status =
+      reinterpret_cast<const ftvm_status*>(primary_->machine().AbiPage(FTVM_STATUS_GPA).data());
+  return status->pages_written;
 }
 
 size_t EnginePair::checkpoint_count() const {

@@ -23,8 +23,9 @@ namespace ftvm::colo::bench {
 
 inline constexpr uint64_t kRoundPages = 100;  // dirtier round; dirty counts are multiples
 
-enum class Order : uint8_t { kStaged, kDirect, kDirectLoaded };
-const char* OrderName(Order order);  // "staged", "direct", "direct+loaded"
+// staged+pre: the staged order with precapture (PairConfig::precapture_ms).
+enum class Order : uint8_t { kStaged, kStagedPre, kDirect, kDirectLoaded };
+const char* OrderName(Order order);  // "staged", "staged+pre", "direct", "direct+loaded"
 
 struct PairConfig {
   std::string uri = "tcp://127.0.0.1:0";
@@ -33,6 +34,8 @@ struct PairConfig {
   bool fill = false;    // host-write every data page before the guest starts ("fully written")
   bool passive = true;  // the secondary guest stays paused between checkpoints
   bool verify = false;  // ram/'s XXH3 check of each checkpoint's pages
+  uint32_t precapture_ms = 5;  // staged+pre only (PrimaryOptions::precapture_ms)
+  std::string guest_args;      // empty: the dirtier in rounds of kRoundPages
 };
 
 // What the bench thread saw of one checkpoint (from the primary's checkpoint event).
@@ -69,6 +72,8 @@ class EnginePair {
   std::vector<CheckpointSeen> CheckpointsSince(size_t since) const;
   size_t checkpoint_count() const;
 
+  // Pages the guest wrote so far (its status page).
+  uint64_t guest_pages_written() const;
   EngineControl& primary() { return primary_->control(); }
   EngineControl& secondary() { return secondary_->control(); }
   // Stops both engines and joins them; the first engine error, if any.
