@@ -257,10 +257,6 @@ Result<bool> Primary::WaitForTrigger() {
       next_precapture =
           end + std::max<uint64_t>(options_.precapture_ms * 1'000'000, 4 * (end - now));
     }
-    if (link_->PeerSilentNs() > params.heartbeat_timeout_ms * 1'000'000) {
-      return Fail(ErrorCode::kPeerLost, "no word from the secondary for {} ms",
-                  link_->PeerSilentNs() / 1'000'000);
-    }
     FTVM_TRY(link_->MaybeHeartbeat(checkpoint_));
     // Wake up for the period (a 10 ms period must not become 15), else every poll slice.
     Nanos slice = std::min<Nanos>(kPollSlice, Nanos(due - now));
@@ -275,6 +271,12 @@ Result<bool> Primary::WaitForTrigger() {
       }
       return Fail(ErrorCode::kProtocol, "unexpected {} between checkpoints",
                   MessageName(m.message));
+    }
+    // Judged right after a poll: a long checkpoint or harvest on this side must not count
+    // against a secondary whose heartbeats were waiting in the queue meanwhile.
+    if (link_->PeerSilentNs() > params.heartbeat_timeout_ms * 1'000'000) {
+      return Fail(ErrorCode::kPeerLost, "no word from the secondary for {} ms",
+                  link_->PeerSilentNs() / 1'000'000);
     }
   }
 }

@@ -133,14 +133,17 @@ Result<void> Secondary::Serve() {
     }
     FTVM_TRY(link_->Poll(kPollSlice));
     while (link_->has_message()) FTVM_TRY(OnMessage(link_->PopMessage()));
-    FTVM_TRY(MaybeComplete());
-    if (fatal_) return Fail(*fatal_);
+    // Judge silence right after a poll: time this thread spent on its own work (a commit,
+    // starting the dirty log, resuming) must not count against a primary whose messages
+    // were waiting in the queue meanwhile.
     const uint64_t silent_ms = link_->PeerSilentNs() / 1'000'000;
     const uint64_t limit_ms =
         in_.n != 0 ? options_.checkpoint_timeout_ms : control_.parameters().heartbeat_timeout_ms;
     if (silent_ms > limit_ms) {
       return Fail(ErrorCode::kPeerLost, "no word from the primary for {} ms", silent_ms);
     }
+    FTVM_TRY(MaybeComplete());
+    if (fatal_) return Fail(*fatal_);
     FTVM_TRY(link_->MaybeHeartbeat(committed_));
   }
 }
