@@ -43,12 +43,15 @@ Result<void> Secondary::Run() {
     return Fail(*fatal_);
   }
   if (r) return Quit();  // an operator asked us to quit
-  if (primary_goodbye_) {
+  if (primary_goodbye_ || r.error().code() == ErrorCode::kClosed) {
     // The primary is alive and said goodbye (it quit, its guest exited, or an operator failed
     // it over): its guest runs there or was stopped on purpose. Taking over would start a
-    // second copy of the guest, or resurrect a stopped one.
+    // second copy of the guest, or resurrect a stopped one. An orderly close of the channel
+    // (kClosed) means the same: only Close() after a goodbye produces it, a crash or a broken
+    // link is kPeerLost; it also covers a goodbye message the transport did not deliver
+    // before its own close.
     Log().warn("secondary: the primary ended replication ({}): stopping without taking over",
-               *primary_goodbye_);
+               primary_goodbye_ ? *primary_goodbye_ : r.error().ToString());
     return Quit();
   }
   return Failover(r.error(), control_.state().status == Status::kFailover);
