@@ -132,8 +132,11 @@ Result<void> Secondary::Complete() {
   committed_ = n;
   control_.set_last_checkpoint(n);
 
-  FTVM_TRY(link_->Send(VmstateLoaded{n}));
-  MaybeKill(options_.kill_at, "loaded", n);
+  // Checkpoint n is committed whatever happens to this message: a lost link must not skip the
+  // bookkeeping below (stats, COLO mode), or a failover from n would report n - 1 checkpoints.
+  // The send error is returned at the end.
+  Result<void> loaded = link_->Send(VmstateLoaded{n});
+  if (loaded) MaybeKill(options_.kill_at, "loaded", n);
   if (control_.state().status == Status::kSync) {
     FTVM_TRY(control_.Apply(Event::kColoEntered));
     control_.stats().SetInitTime(MonotonicNs() - start_ns_);
@@ -166,7 +169,7 @@ Result<void> Secondary::Complete() {
             "checkpoint {} committed: {} pages copied, paused {:.2f} ms", n, commit->pages,
             static_cast<double>(s.downtime_ns) / 1e6);
   in_ = Incoming{};
-  return {};
+  return loaded;
 }
 
 }  // namespace ftvm::colo
