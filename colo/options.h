@@ -40,6 +40,13 @@ struct PrimaryOptions : CommonOptions {
   uint32_t vmstate_fragment_bytes = 0;   // 0: as large as a channel message allows
 };
 
+// How long a pause or resume of the guest's vCPUs may take before it is a local failure: the
+// checkpoint step bound, not vmm's 2 s default, so a vCPU thread starved for a moment on a
+// loaded host delays a checkpoint instead of failing the process (and its guest).
+inline std::chrono::milliseconds VcpuTimeout(const CommonOptions& options) {
+  return std::chrono::milliseconds(options.checkpoint_timeout_ms);
+}
+
 struct SecondaryOptions : CommonOptions {
   std::string listen_uri;
   std::chrono::milliseconds accept_timeout{-1};  // negative: wait forever for the primary

@@ -61,7 +61,7 @@ Result<void> Primary::Checkpoint(uint64_t n) {
   MaybeKill(options_.kill_at, "request", n);
   FTVM_TRY(link_->Send(CheckpointRequest{n}));
   FTVM_TRY(Await<CheckpointReply>(n, "checkpoint-reply"));
-  FTVM_TRY(Local(machine_->Pause()));
+  FTVM_TRY(Local(machine_->Pause(VcpuTimeout(options_))));
   const uint64_t paused_at = MonotonicNs();
   control_.set_guest_running(false);
   control_.Emit({.kind = EngineEventKind::kStop});

@@ -215,7 +215,7 @@ Result<void> Secondary::Quit() {
 }
 
 Result<void> Secondary::ResumeGuest() {
-  FTVM_TRY_CTX(machine_->Resume(), "resume guest");
+  FTVM_TRY_CTX(machine_->Resume(VcpuTimeout(options_)), "resume guest");
   control_.set_guest_running(true);
   control_.Emit({.kind = EngineEventKind::kResume});
   return {};

@@ -24,7 +24,7 @@ Result<void> Secondary::OnRequest(uint64_t n) {
   trace_colo_dst_request_received(n);
   MaybeKill(options_.kill_at, "request", n);
   if (!machine_->paused()) {
-    FTVM_TRY(Local(machine_->Pause()));
+    FTVM_TRY(Local(machine_->Pause(VcpuTimeout(options_))));
     control_.set_guest_running(false);
     control_.Emit({.kind = EngineEventKind::kStop});
   }
