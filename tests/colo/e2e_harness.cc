@@ -223,7 +223,7 @@ ColoPair::~ColoPair() {
   primary_.reset();
   secondary_.reset();
   std::error_code ignored;
-  if (std::getenv("FTVM_TEST_KEEP_LOGS") == nullptr) std::filesystem::remove_all(dir_, ignored);
+  if (!keep_) std::filesystem::remove_all(dir_, ignored);
 }
 
 Result<void> ColoPair::Start(const PairOptions& o) {
@@ -254,6 +254,7 @@ Result<void> ColoPair::Start(const PairOptions& o) {
                                 std::to_string(o.checkpoint_delay_ms)};
   if (o.verify) p.push_back("--verify");
   if (o.passive) p.push_back("--passive");
+  for (const std::string& a : o.primary_flags) p.push_back(a);
   for (auto& a : CommonFlags(o, dir_ + "/primary.sock", o.primary_kill_at)) p.push_back(a);
   p.push_back("--");
   for (const std::string& a : o.guest_args) p.push_back(a);
@@ -288,7 +289,7 @@ Result<void> ColoPair::WaitColo(std::chrono::milliseconds timeout) {
 }
 
 std::string ColoPair::Logs() const {
-  std::string out;
+  std::string out = "logs in " + dir_;
   if (primary_) out += "\n--- primary log:\n" + primary_->LogTail();
   if (secondary_) out += "\n--- secondary log:\n" + secondary_->LogTail();
   return out;

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -97,15 +98,18 @@ struct PairOptions {
   std::vector<std::string> guest_args = {"interval_ms=10", "quiet=1"};
   std::string mem = "32M";
   uint64_t checkpoint_delay_ms = 20;
-  // A few hundred ms: short enough for fast failovers, long enough that a process starved for a
-  // moment on a loaded 2-core machine is not declared dead (seen: 275 ms stalls at load 6).
+  // The engine's default timeout: a killed process is noticed at once (its sockets reset),
+  // only a silent peer waits this long, and a process starved for a moment on a loaded 2-core
+  // machine must not be declared dead (seen: 275 ms stalls at load 6, 1.6 s at load 10 with
+  // four builds and a benchmark running busy guests).
   uint64_t heartbeat_ms = 50;
-  uint64_t heartbeat_timeout_ms = 800;
-  uint64_t checkpoint_timeout_ms = 4000;
+  uint64_t heartbeat_timeout_ms = 2000;
+  uint64_t checkpoint_timeout_ms = 10'000;
   bool verify = false;
   bool passive = false;
-  std::string primary_kill_at;    // --debug-kill-at of the primary ("" none)
-  std::string secondary_kill_at;  // and of the secondary
+  std::vector<std::string> primary_flags;  // more flags for `ftvm primary`
+  std::string primary_kill_at;             // --debug-kill-at of the primary ("" none)
+  std::string secondary_kill_at;           // and of the secondary
   // Connect the primary to this address instead of the secondary's (a proxy in the test);
   // called with the secondary's host:port, returns the URI the primary uses.
   std::function<std::string(const std::string& host, uint16_t port)> route;
@@ -130,9 +134,12 @@ class ColoPair {
 
   // "primary log: ... secondary log: ..." for failure messages.
   std::string Logs() const;
+  // Leaves the directory with the logs behind (the fixtures call it when a test failed).
+  void KeepLogs() { keep_ = true; }
 
  private:
   std::string dir_;
+  bool keep_ = std::getenv("FTVM_TEST_KEEP_LOGS") != nullptr;
   std::unique_ptr<Daemon> secondary_;
   std::unique_ptr<Daemon> primary_;
   std::optional<Qmp> pqmp_;

@@ -43,10 +43,16 @@ constexpr KillCase kSecondaryCases[] = {
 
 void PrintTo(const KillCase& c, std::ostream* os) { *os << c.point; }
 
-using Param = std::tuple<ProviderSpec, KillCase>;
+// The primary's checkpoint order: staged (default: resume once the dirty pages are copied to
+// the staging mirror, then send) or direct (--no-staging: the guest stays paused while RAM
+// and device state cross the wire, so a secondary dying then must not leave it paused).
+enum class Order { kStaged, kDirect };
+
+using Param = std::tuple<ProviderSpec, KillCase, Order>;
 
 std::string ParamName(const ::testing::TestParamInfo<Param>& info) {
-  return std::string(std::get<0>(info.param).name) + "_" + std::get<1>(info.param).point;
+  return std::string(std::get<0>(info.param).name) + "_" + std::get<1>(info.param).point +
+         (std::get<2>(info.param) == Order::kDirect ? "_direct" : "_staged");
 }
 
 class ColoKill : public ::testing::TestWithParam<Param> {
@@ -57,13 +63,17 @@ class ColoKill : public ::testing::TestWithParam<Param> {
     }
   }
   void TearDown() override {
-    if (HasFailure()) std::cerr << pair_.Logs() << "\n";
+    if (HasFailure()) {
+      pair_.KeepLogs();
+      std::cerr << pair_.Logs() << "\n";
+    }
   }
   const KillCase& Case() const { return std::get<1>(GetParam()); }
   PairOptions Options() const {
     PairOptions o;
     o.provider = std::get<0>(GetParam());
     o.checkpoint_delay_ms = 600'000;  // on demand only
+    if (std::get<2>(GetParam()) == Order::kDirect) o.primary_flags = {"--no-staging"};
     return o;
   }
   Json Get(Qmp& qmp, std::string_view command) {
@@ -169,11 +179,13 @@ TEST_P(SecondaryKill, PrimaryRunsOnAlone) {
 
 INSTANTIATE_TEST_SUITE_P(Providers, PrimaryKill,
                          ::testing::Combine(::testing::ValuesIn(rdma::testing::SelectedProviders()),
-                                            ::testing::ValuesIn(kPrimaryCases)),
+                                            ::testing::ValuesIn(kPrimaryCases),
+                                            ::testing::Values(Order::kStaged, Order::kDirect)),
                          ParamName);
 INSTANTIATE_TEST_SUITE_P(Providers, SecondaryKill,
                          ::testing::Combine(::testing::ValuesIn(rdma::testing::SelectedProviders()),
-                                            ::testing::ValuesIn(kSecondaryCases)),
+                                            ::testing::ValuesIn(kSecondaryCases),
+                                            ::testing::Values(Order::kStaged, Order::kDirect)),
                          ParamName);
 
 }  // namespace

@@ -7,6 +7,8 @@
 // mismatch, or show a heartbeat gap, if the secondary applied part of it.
 #include <gtest/gtest.h>
 
+#include <iostream>
+
 #include "tests/colo/e2e_harness.h"
 #include "tests/colo/tcp_proxy.h"
 
@@ -27,7 +29,10 @@ class ColoLinkCut : public ::testing::TestWithParam<std::tuple<ProviderSpec, Cut
     if (std::string why = ColoE2eTest::SkipReason(provider); !why.empty()) GTEST_SKIP() << why;
   }
   void TearDown() override {
-    if (HasFailure()) std::cerr << pair_.Logs() << "\n";
+    if (HasFailure()) {
+      pair_.KeepLogs();
+      std::cerr << pair_.Logs() << "\n";
+    }
   }
   Json Get(Qmp& qmp, std::string_view command) {
     auto r = qmp.Call(command);
@@ -81,6 +86,8 @@ TEST_P(ColoLinkCut, BothSidesReactWithinTheHeartbeatTimeout) {
   ASSERT_TRUE(degraded) << degraded.error().ToString();
   // The heartbeat timeout, plus the polling slices and a loaded 2-core machine's scheduling.
   const uint64_t bound_ms = o.heartbeat_timeout_ms + 1000;
+  std::cout << "cut noticed after " << secondary_ms << " ms (secondary failover), " << primary_ms
+            << " ms (primary degraded); heartbeat timeout " << o.heartbeat_timeout_ms << " ms\n";
   EXPECT_LE(secondary_ms, bound_ms) << "the secondary noticed the cut late";
   EXPECT_LE(primary_ms, bound_ms) << "the primary noticed the cut late";
 
