@@ -26,6 +26,7 @@ struct PrimaryFlags {
   bool passive = false;
   bool resume_after_loaded = false;
   bool no_staging = false;
+  uint32_t precapture_ms = 0;
   uint32_t sync_rounds = 8;
   bool console = false;
   std::vector<std::string> guest_args;
@@ -65,6 +66,10 @@ Result<colo::PrimaryOptions> ToOptions(const PrimaryFlags& f) {
   o.passive = f.passive;
   o.resume_after_received = !f.resume_after_loaded;
   o.staging = !f.no_staging;
+  if (f.precapture_ms > 0 && f.no_staging) {
+    return Fail(ErrorCode::kInvalidArgument, "--precapture-ms needs the staging mirror");
+  }
+  o.precapture_ms = f.precapture_ms;
   o.max_sync_rounds = std::max<uint32_t>(1, f.sync_rounds);
   return o;
 }
@@ -109,6 +114,10 @@ CommandRunner RegisterPrimaryCommand(CLI::App& parent) {
   cmd->add_flag("--resume-after-loaded", f->resume_after_loaded,
                 "with --no-staging: resume only after the secondary loaded the checkpoint "
                 "(QEMU's order) rather than once it received everything");
+  cmd->add_option("--precapture-ms", f->precapture_ms,
+                  "every N ms between checkpoints, copy dirty pages into the staging mirror while "
+                  "the guest runs: shorter pauses, slower guest writes (0: off)")
+      ->capture_default_str();
   cmd->add_option("--sync-rounds", f->sync_rounds, "most rounds of the live initial sync")
       ->capture_default_str();
   cmd->add_flag("--console", f->console, "show the guest's serial console on stdout");
