@@ -20,6 +20,7 @@ struct Order {
   const char* name;
   bool staging;
   uint32_t precapture_ms;
+  vmm::DirtyMode dirty_mode = vmm::DirtyMode::kAuto;  // precapture relies on each mode's re-arm
 };
 
 class StagingTest : public ::testing::TestWithParam<Order> {};
@@ -51,6 +52,7 @@ TEST_P(StagingTest, EveryCommitMatchesThePausedGuest) {
   po.machine.guest = "dirtier";
   po.machine.guest_args = "stride=7";
   po.machine.serial.to_log = false;
+  po.machine.dirty_mode = GetParam().dirty_mode;
   po.passive = true;
   po.staging = GetParam().staging;
   po.precapture_ms = GetParam().precapture_ms;
@@ -87,13 +89,13 @@ TEST_P(StagingTest, EveryCommitMatchesThePausedGuest) {
   EXPECT_GT(p.Stats().ram_size, 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(Orders, StagingTest,
-                         ::testing::Values(Order{"staged", true, 0},
-                                           Order{"staged_precapture", true, 1},
-                                           Order{"direct", false, 0}),
-                         [](const ::testing::TestParamInfo<Order>& param) {
-                           return std::string(param.param.name);
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Orders, StagingTest,
+    ::testing::Values(Order{"staged", true, 0}, Order{"staged_precapture", true, 1},
+                      Order{"staged_precapture_classic", true, 1, vmm::DirtyMode::kClassic},
+                      Order{"staged_precapture_ring", true, 1, vmm::DirtyMode::kRing},
+                      Order{"direct", false, 0}),
+    [](const ::testing::TestParamInfo<Order>& param) { return std::string(param.param.name); });
 
 }  // namespace
 }  // namespace ftvm::colo
