@@ -140,8 +140,13 @@ Result<void> Secondary::Serve() {
     // starting the dirty log, resuming) must not count against a primary whose messages
     // were waiting in the queue meanwhile.
     const uint64_t silent_ms = link_->PeerSilentNs() / 1'000'000;
+    // Inside a checkpoint and during the initial sync the primary's engine thread is busy
+    // with bulk work (copying to its staging mirror, ram/ rounds) and sends no heartbeats:
+    // the step bound applies there, while the transport's own keepalive still notices a
+    // dead primary within the heartbeat timeout.
+    const bool busy = in_.n != 0 || control_.state().status == Status::kSync;
     const uint64_t limit_ms =
-        in_.n != 0 ? options_.checkpoint_timeout_ms : control_.parameters().heartbeat_timeout_ms;
+        busy ? options_.checkpoint_timeout_ms : control_.parameters().heartbeat_timeout_ms;
     if (silent_ms > limit_ms) {
       return Fail(ErrorCode::kPeerLost, "no word from the primary for {} ms", silent_ms);
     }
