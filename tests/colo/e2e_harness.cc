@@ -338,6 +338,19 @@ namespace ftvm::colo::testing {
   return ::testing::AssertionSuccess();
 }
 
+::testing::AssertionResult FailedOver(Qmp& qmp, std::string_view last_mode,
+                                      std::string_view reason) {
+  auto status = ColoStatus(qmp);
+  if (!status) return ::testing::AssertionFailure() << status.error().ToString();
+  const Json& s = *status;
+  if (s["status"] != "alone" || s["mode"] != "none" || s["last-mode"] != last_mode ||
+      s["reason"] != reason || s["failover-state"] != "completed") {
+    return ::testing::AssertionFailure() << "expected alone, last mode " << last_mode << ", reason "
+                                         << reason << ": " << control::DumpJson(s);
+  }
+  return ::testing::AssertionSuccess();
+}
+
 std::string ColoE2eTest::SkipReason(const rdma::testing::ProviderSpec& provider) {
   if (std::string why = KvmUnavailableReason(); !why.empty()) return why;
   auto listener = rdma::Listen(rdma::testing::ListenUri(provider), rdma::testing::TestOptions());

@@ -164,6 +164,11 @@ namespace ftvm::colo::testing {
 // exit (the counter guest exits with code 2 when its registers and memory disagree).
 ::testing::AssertionResult GuestRunsOn(Qmp& qmp, uint64_t floor, uint64_t beats = 5);
 
+// query-colo-status after a failover on this side: status "alone", mode "none", failover state
+// "completed", with this last mode ("primary", "secondary") and reason ("error", "request").
+::testing::AssertionResult FailedOver(Qmp& qmp, std::string_view last_mode,
+                                      std::string_view reason);
+
 // The fixture of every colo e2e test: skips without /dev/kvm or the provider, prints both logs
 // when a test fails.
 class ColoE2eTest {

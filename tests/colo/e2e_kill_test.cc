@@ -136,12 +136,7 @@ TEST_P(PrimaryKill, SecondaryTakesOverFromTheLastCommit) {
   EXPECT_GE(committed, Case().min_committed);
   EXPECT_LE(committed, Case().max_committed);
   EXPECT_EQ(Get(pair_.sqmp(), "info_checkpoint")["tot_num"].get<uint64_t>(), committed);
-  const Json s = Get(pair_.sqmp(), "query-colo-status");
-  EXPECT_EQ(s["status"], "alone");
-  EXPECT_EQ(s["mode"], "none");
-  EXPECT_EQ(s["last-mode"], "secondary");
-  EXPECT_EQ(s["reason"], "error");
-  EXPECT_EQ(s["failover-state"], "completed");
+  EXPECT_TRUE(FailedOver(pair_.sqmp(), "secondary", "error"));
   // The guest state is at least that of the last committed checkpoint.
   const auto it = floors.find(committed);
   ASSERT_NE(it, floors.end()) << "checkpoint " << committed << " was never requested";
@@ -163,11 +158,7 @@ TEST_P(SecondaryKill, PrimaryRunsOnAlone) {
   ASSERT_TRUE(degraded) << degraded.error().ToString();
   auto lost = pair_.pqmp().WaitEvent("PEER_LOST", Deadline(std::chrono::seconds(1)));
   EXPECT_TRUE(lost) << lost.error().ToString();
-  const Json p = Get(pair_.pqmp(), "query-colo-status");
-  EXPECT_EQ(p["status"], "alone");
-  EXPECT_EQ(p["mode"], "none");
-  EXPECT_EQ(p["last-mode"], "primary");
-  EXPECT_EQ(p["reason"], "error");
+  EXPECT_TRUE(FailedOver(pair_.pqmp(), "primary", "error"));
   const uint64_t done = Get(pair_.pqmp(), "info_checkpoint")["tot_num"].get<uint64_t>();
   EXPECT_GE(done, Case().min_committed);
   EXPECT_LE(done, Case().max_committed);
