@@ -2,6 +2,7 @@
 
 #include "colo/log.h"
 #include "colo/trace_events.h"
+#include "vmm/guests/abi.h"
 #include "vmm/machine.h"
 
 namespace ftvm::colo {
@@ -42,13 +43,33 @@ GuestStatus EngineControl::guest() const {
   const vmm::ControlDevice* device = guest_device_.load();
   if (device == nullptr) return {};
   const vmm::ControlStatus s = device->status();
-  return {.present = true,
-          .heartbeats = s.heartbeats,
-          .last_heartbeat = s.last_heartbeat,
-          .heartbeat_gaps = s.heartbeat_gaps,
-          .work_done = s.work_done_events,
-          .exited = s.exited,
-          .exit_code = s.exit_code};
+  GuestStatus g{.present = true,
+                .heartbeats = s.heartbeats,
+                .last_heartbeat = s.last_heartbeat,
+                .heartbeat_gaps = s.heartbeat_gaps,
+                .work_done = s.work_done_events,
+                .exited = s.exited,
+                .exit_code = s.exit_code};
+  // The guest writes the page while we read it (its fields are volatile u64s): each value is
+  // one the guest wrote, possibly a little stale.
+  if (const std::byte* page = guest_status_page_.load()) {
+    const auto* status = reinterpret_cast<const ftvm_status*>(page);
+    if (status->magic == FTVM_STATUS_MAGIC) {
+      g.generation = status->generation;
+      g.pages_written = status->pages_written;
+      g.counter = status->counter;
+    }
+  }
+  return g;
+}
+
+void EngineControl::set_guest(vmm::Machine& machine) {
+  for (const vmm::RamBlock& block : machine.ram_blocks()) {
+    if (block.Contains(FTVM_STATUS_GPA, sizeof(ftvm_status))) {
+      guest_status_page_.store(block.hva() + (FTVM_STATUS_GPA - block.gpa()));
+    }
+  }
+  guest_device_.store(&machine.control());
 }
 
 void EngineControl::set_replication(ReplicationInfo info) {

@@ -71,6 +71,10 @@ struct GuestStatus {
   uint64_t work_done = 0;
   bool exited = false;
   uint32_t exit_code = 0;
+  // The guest's status page (vmm/guests/abi.h struct ftvm_status; 0 until the guest wrote it):
+  uint64_t generation = 0;     // dirtier: the sweep over its range being written
+  uint64_t pages_written = 0;  // dirtier: page stamps written so far
+  uint64_t counter = 0;        // counter: iterations so far
 };
 
 enum class EngineEventKind : uint8_t {
@@ -127,6 +131,8 @@ class EngineControl {
   void set_replication(ReplicationInfo info);
   // The VM's control device (it must outlive every later guest() call).
   void set_guest_device(const vmm::ControlDevice* device) { guest_device_.store(device); }
+  // The VM's control device and status page (the machine must outlive every later guest()).
+  void set_guest(vmm::Machine& machine);
   void Emit(const EngineEvent& event) const;
 
  private:
@@ -142,6 +148,7 @@ class EngineControl {
   std::atomic<bool> guest_running_{false};
   std::atomic<uint64_t> last_checkpoint_{0};
   std::atomic<const vmm::ControlDevice*> guest_device_{nullptr};
+  std::atomic<const std::byte*> guest_status_page_{nullptr};  // host address of FTVM_STATUS_GPA
 };
 
 // Lets the guest run unprotected until an operator quits or the guest exits. Ok then; an error

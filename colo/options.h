@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -23,6 +24,18 @@ struct CommonOptions {
   std::optional<KillPoint> kill_at;         // fault injection (tests)
 };
 
+// Where the initial sync stands (PrimaryOptions::sync_progress), after each slice of a round.
+struct SyncProgress {
+  uint32_t round = 0;             // 1 = every page; later rounds: pages dirtied meanwhile
+  uint64_t round_pages = 0;       // pages in this round
+  uint64_t round_pages_done = 0;  // of them, sent so far
+  uint64_t bytes_sent = 0;        // page data on the wire so far, every round (zero pages: none)
+  uint64_t ram_bytes = 0;         // guest RAM
+  uint64_t elapsed_ns = 0;        // since the sync began
+  bool done = false;              // the last call: the sync is over
+};
+using SyncProgressCallback = std::function<void(const SyncProgress&)>;
+
 struct PrimaryOptions : CommonOptions {
   std::string peer_uri;                              // "tcp://host:port" or "rdma://host:port"
   std::chrono::milliseconds connect_window{30'000};  // keep retrying while the secondary starts
@@ -38,6 +51,11 @@ struct PrimaryOptions : CommonOptions {
   uint32_t max_sync_rounds = 8;          // live rounds of the initial sync
   uint64_t sync_converged_pages = 4096;  // a round with fewer dirty pages ends the sync
   uint32_t vmstate_fragment_bytes = 0;   // 0: as large as a channel message allows
+  // Initial-sync progress, called on the engine thread (keep it short: the link waits). Rounds
+  // go out in slices of at most sync_slice_pages (each its own ram/ sync round) so that even
+  // the first round, all of RAM, reports progress.
+  SyncProgressCallback sync_progress;
+  uint64_t sync_slice_pages = 16384;  // 64 MiB
 };
 
 // How long a pause or resume of the guest's vCPUs may take before it is a local failure: the

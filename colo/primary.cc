@@ -13,10 +13,6 @@ namespace {
 
 constexpr Nanos kPollSlice = std::chrono::milliseconds(5);
 
-std::vector<ram::DirtyBitmap> Views(const vmm::DirtyBitmaps& bitmaps) {
-  return {bitmaps.begin(), bitmaps.end()};
-}
-
 void OrInto(vmm::DirtyBitmaps& into, const vmm::DirtyBitmaps& from) {
   if (into.size() < from.size()) into.resize(from.size());
   for (size_t b = 0; b < from.size(); ++b) {
@@ -40,7 +36,7 @@ Result<std::unique_ptr<Primary>> Primary::Create(PrimaryOptions options) {
   FTVM_TRY_CTX(rdma::ParseUri(options.peer_uri), "--peer");
   std::unique_ptr<Primary> p(new Primary(std::move(options)));
   FTVM_ASSIGN_OR_RETURN(p->machine_, vmm::Machine::Create(p->options_.machine));
-  p->control_.set_guest_device(&p->machine_->control());
+  p->control_.set_guest(*p->machine_);
   if (p->options_.staging) {
     FTVM_ASSIGN_OR_RETURN(auto staging, Staging::Create(p->machine_->ram_blocks()));
     p->staging_.emplace(std::move(staging));
@@ -153,6 +149,7 @@ Result<void> Primary::Precapture() {
 
 Result<void> Primary::InitialSync() {
   const Stopwatch sync;
+  const uint64_t sync_start = MonotonicNs();
   // Round 1 sends every page; the dirty log (already on) collects what changes meanwhile.
   vmm::DirtyBitmaps all(machine_->ram_blocks().size());
   for (size_t b = 0; b < all.size(); ++b) {
@@ -165,9 +162,7 @@ Result<void> Primary::InitialSync() {
   for (uint32_t r = 1;; ++r) {
     const Stopwatch round_time;
     if (staging_) staging_->Capture(round);  // the guest runs: torn pages are dirty again
-    FTVM_ASSIGN_OR_RETURN(const ram::RoundSummary s,
-                          sender_->SendSyncRound(++ram_id_, Views(round)));
-    control_.stats().RecordSync(s.pages_written * vmm::kPageSize, s.zero_pages, s.pages_written);
+    FTVM_ASSIGN_OR_RETURN(const ram::RoundSummary s, SendSyncRound(r, round, sync_start));
     const double secs = static_cast<double>(round_time.ElapsedNs()) / 1e9;
     Log().info("initial sync round {}: {} pages ({} sent, {} zero), {}, {:.0f} MB/s", r,
                s.dirty_pages, s.pages_written, s.zero_pages,
@@ -182,6 +177,15 @@ Result<void> Primary::InitialSync() {
         control_.quit_requested()) {
       Log().info("initial sync: {} rounds in {} ms, {} pages left for checkpoint 1", r,
                  sync.ElapsedNs() / 1'000'000, left);
+      if (options_.sync_progress) {
+        options_.sync_progress({.round = r,
+                                .round_pages = s.dirty_pages,
+                                .round_pages_done = s.dirty_pages,
+                                .bytes_sent = sync_bytes_,
+                                .ram_bytes = options_.machine.ram_bytes,
+                                .elapsed_ns = sync.ElapsedNs(),
+                                .done = true});
+      }
       break;
     }
   }

@@ -48,6 +48,9 @@ class Primary {
   Result<void> Start();
   Result<void> Setup();
   Result<void> InitialSync();
+  // Sends one sync round in slices (options_.sync_slice_pages), reporting progress after each.
+  Result<ram::RoundSummary> SendSyncRound(uint32_t round_no, const vmm::DirtyBitmaps& round,
+                                          uint64_t sync_start_ns);
   Result<void> CheckpointLoop();
   Result<bool> WaitForTrigger();
   Result<void> Checkpoint(uint64_t n);
@@ -98,6 +101,7 @@ class Primary {
   uint64_t last_harvest_ns_ = 0;
   uint64_t ram_id_ = 0;
   uint64_t last_summary_ns_ = 0;  // ram/ ids: sync rounds, then checkpoints
+  uint64_t sync_bytes_ = 0;       // page data sent by the initial sync
   std::optional<Error> fatal_;    // a local failure: stop, do not fail over
 };
 

@@ -102,7 +102,7 @@ Result<void> Secondary::Setup(const Hello& hello) {
   config.dirty_mode = options_.dirty_mode;
   config.serial = options_.serial;
   FTVM_ASSIGN_OR_RETURN(machine_, vmm::Machine::Create(config));
-  control_.set_guest_device(&machine_->control());
+  control_.set_guest(*machine_);
   passive_ = hello.passive != 0;
   std::vector<ram::RamBlock> views;
   for (const vmm::RamBlock& b : machine_->ram_blocks()) {

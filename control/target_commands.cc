@@ -53,7 +53,10 @@ Json GuestToJson(const colo::GuestStatus& g) {
           {"heartbeat-gaps", g.heartbeat_gaps},
           {"work-done", g.work_done},
           {"exited", g.exited},
-          {"exit-code", g.exit_code}};
+          {"exit-code", g.exit_code},
+          {"generation", g.generation},
+          {"pages-written", g.pages_written},
+          {"counter", g.counter}};
 }
 
 Json ParametersToJson(const Parameters& p) {

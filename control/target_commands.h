@@ -12,6 +12,9 @@
 //                       relaunch), names from colo/state.h
 //   query-replication   {"transport", "registration", "pinned-bytes", "registrations",
 //                        "unregistrations", "zero-chunks", "writes-in-flight"}
+//   query-guest         {"present", "heartbeats", "last-heartbeat", "heartbeat-gaps",
+//                        "work-done", "exited", "exit-code"} from the guest's control ports,
+//                        {"generation", "pages-written", "counter"} from its status page
 //   checkpoint-now      {}
 //   query-parameters    {"checkpoint-delay", "heartbeat-timeout", "dirty-threshold",
 //                        "pinned-budget"}

@@ -41,7 +41,10 @@ class FakeTarget : public ControlTarget {
                              .heartbeat_gaps = 0,
                              .work_done = 5,
                              .exited = false,
-                             .exit_code = 0};
+                             .exit_code = 0,
+                             .generation = 3,
+                             .pages_written = 150000,
+                             .counter = 0};
   }
   Result<ReplicationInfo> QueryReplication() override {
     return ReplicationInfo{.transport = "tcp",

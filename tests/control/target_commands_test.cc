@@ -34,7 +34,8 @@ TEST_F(TargetCommandsTest, QueriesReturnQemuShapedObjects) {
   EXPECT_EQ(Run("query-guest"),
             Ok(Json::parse(R"({"present": true, "heartbeats": 42, "last-heartbeat": 41,
                               "heartbeat-gaps": 0, "work-done": 5, "exited": false,
-                              "exit-code": 0})")));
+                              "exit-code": 0, "generation": 3, "pages-written": 150000,
+                              "counter": 0})")));
   EXPECT_EQ(Run("query-parameters"),
             Ok(Json::parse(R"({"checkpoint-delay": 100, "heartbeat-timeout": 1000,
                               "dirty-threshold": 0, "pinned-budget": 0})")));
