@@ -28,5 +28,6 @@ CommandRunner RegisterGuestsCommand(CLI::App& parent);
 CommandRunner RegisterPrimaryCommand(CLI::App& parent);
 CommandRunner RegisterSecondaryCommand(CLI::App& parent);
 CommandRunner RegisterCtlCommand(CLI::App& parent);
+CommandRunner RegisterDemoCommand(CLI::App& parent);
 
 }  // namespace ftvm::app

@@ -6,6 +6,7 @@
 #include "app/cli.h"
 #include "app/daemon.h"
 #include "app/run_loop.h"
+#include "app/sync_progress.h"
 #include "base/strings.h"
 #include "colo/primary.h"
 
@@ -71,6 +72,7 @@ Result<colo::PrimaryOptions> ToOptions(const PrimaryFlags& f) {
   }
   o.precapture_ms = f.precapture_ms;
   o.max_sync_rounds = std::max<uint32_t>(1, f.sync_rounds);
+  o.sync_progress = MakeSyncProgressPrinter();
   return o;
 }
 

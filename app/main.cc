@@ -6,6 +6,7 @@
 #include <string>
 
 #include "app/cli.h"
+#include "app/config_file.h"
 #include "base/log.h"
 #include "base/trace.h"
 
@@ -28,6 +29,8 @@ int main(int argc, char** argv) {
   const CommandRunner primary = RegisterPrimaryCommand(app);
   const CommandRunner secondary = RegisterSecondaryCommand(app);
   const CommandRunner ctl = RegisterCtlCommand(app);
+  const CommandRunner demo = RegisterDemoCommand(app);
+  AddConfigFileOption(app, {app.get_subcommand("primary"), app.get_subcommand("secondary")});
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -48,6 +51,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("primary")) return primary();
     if (app.got_subcommand("secondary")) return secondary();
     if (app.got_subcommand("ctl")) return ctl();
+    if (app.got_subcommand("demo")) return demo();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ftvm: internal error: %s\n", e.what());
     return kExitSoftware;

@@ -21,6 +21,19 @@ expect 0 "help" "$ftvm" --help
 expect 64 "unknown flag" "$ftvm" run --bogus
 expect 0 "guest list" "$ftvm" guests
 grep -q dirtier "$tmp/out" || { echo "FAIL: guests does not list dirtier"; failures=$((failures + 1)); }
+# --config: keys are long flag names; the command line wins; unknown keys are usage errors.
+printf 'peer = "tcp://127.0.0.1:9"\nmem = "3M"\n' >"$tmp/p.toml"
+expect 64 "config file value used" "$ftvm" primary --config "$tmp/p.toml"
+grep -q "RAM size 3145728" "$tmp/out" || { echo "FAIL: --config mem not applied"; cat "$tmp/out"; failures=$((failures + 1)); }
+expect 64 "command line overrides the config file" "$ftvm" primary --config "$tmp/p.toml" --mem 5M
+grep -q "RAM size 5242880" "$tmp/out" || { echo "FAIL: --mem did not win"; cat "$tmp/out"; failures=$((failures + 1)); }
+printf '[secondary]\nlisten = "tcp://127.0.0.1:9"\n[primary]\npeer = "tcp://127.0.0.1:9"\nmem = "3M"\n' >"$tmp/both.toml"
+expect 64 "sections per daemon" "$ftvm" primary --config "$tmp/both.toml"
+grep -q "RAM size 3145728" "$tmp/out" || { echo "FAIL: [primary] section not applied"; cat "$tmp/out"; failures=$((failures + 1)); }
+printf 'peer = "tcp://127.0.0.1:9"\nbogus = 1\n' >"$tmp/bad.toml"
+expect 64 "unknown config key" "$ftvm" primary --config "$tmp/bad.toml"
+grep -q "bogus" "$tmp/out" || { echo "FAIL: unknown key not named"; cat "$tmp/out"; failures=$((failures + 1)); }
+expect 64 "missing config file" "$ftvm" primary --config "$tmp/none.toml"
 if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
   echo "SKIPPED: no usable /dev/kvm"
   exit 77
