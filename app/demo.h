@@ -26,7 +26,7 @@ struct DemoOptions {
   std::string address = "127.0.0.1";  // verbs: the RDMA port's IP address
   uint64_t checkpoint_delay_ms = 100;
   uint64_t dirty_rate = 20'000;  // guest page writes per second (0: as fast as it can)
-  uint64_t heartbeat_timeout_ms = 3000;
+  uint64_t heartbeat_timeout_ms = 5000;
   bool keep = false;  // keep the temp dir (logs) and say where it is
 };
 

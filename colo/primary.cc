@@ -161,7 +161,6 @@ Result<void> Primary::InitialSync() {
   vmm::DirtyBitmaps round = std::move(all);
   for (uint32_t r = 1;; ++r) {
     const Stopwatch round_time;
-    if (staging_) staging_->Capture(round);  // the guest runs: torn pages are dirty again
     FTVM_ASSIGN_OR_RETURN(const ram::RoundSummary s, SendSyncRound(r, round, sync_start));
     const double secs = static_cast<double>(round_time.ElapsedNs()) / 1e9;
     Log().info("initial sync round {}: {} pages ({} sent, {} zero), {}, {:.0f} MB/s", r,

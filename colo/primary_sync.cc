@@ -1,6 +1,7 @@
 // The initial sync's rounds, sent in slices so that a long round (the first carries all of
-// RAM) reports progress as it goes. Each slice is its own ram/ sync round: the secondary ORs
-// every round into what its cache covers, so slices add up to the round they came from.
+// RAM) reports progress and heartbeats as it goes. Each slice is its own ram/ sync round: the
+// secondary ORs every round into what its cache covers, so slices add up to the round they came
+// from.
 #include <algorithm>
 #include <bit>
 
@@ -30,6 +31,10 @@ Result<ram::RoundSummary> Primary::SendSyncRound(uint32_t round_no, const vmm::D
       const std::span<const uint64_t> words(round[b].data() + first, end - first);
       if (CountWords(words) == 0) continue;
       std::copy(words.begin(), words.end(), slice[b].begin() + static_cast<ptrdiff_t>(first));
+      // Each slice is captured into the staging mirror just before it is sent (not the whole
+      // round up front: copying all of RAM at once kept the link silent for seconds). The
+      // guest runs meanwhile: pages it tears are dirty again for a later round.
+      if (staging_) staging_->Capture(slice);
       const std::vector<ram::DirtyBitmap> views(slice.begin(), slice.end());
       FTVM_ASSIGN_OR_RETURN(const ram::RoundSummary s, sender_->SendSyncRound(++ram_id_, views));
       std::fill(slice[b].begin() + static_cast<ptrdiff_t>(first),
