@@ -34,7 +34,13 @@ void AddConfigFileOption(CLI::App& app, std::initializer_list<CLI::App*> subcomm
                  "line win. See docs/operations.md");
   app.config_formatter(std::make_shared<SubcommandConfig>(&app));
   app.allow_config_extras(CLI::config_extras_mode::error);
-  for (CLI::App* subcommand : subcommands) subcommand->fallthrough();
+  for (CLI::App* subcommand : subcommands) {
+    subcommand->fallthrough();
+    subcommand->footer(
+        "--config FILE reads these flags from a TOML file (key = flag name without the dashes, "
+        "or a [" +
+        subcommand->get_name() + "] section); flags given here win. See docs/operations.md.");
+  }
 }
 
 }  // namespace ftvm::app
