@@ -71,6 +71,10 @@ void PeerLink::Route(rdma::Completion&& completion) {
     return OnMessage(std::move(completion.message));
   }
   if ((completion.wr_id & ~((uint64_t{1} << 56) - 1)) == kColoWrIdTag) {
+    if (completion.wr_id == awaited_wr_id_ &&
+        completion.status == rdma::CompletionStatus::kSuccess) {
+      awaited_done_ = true;
+    }
     if (completion.status != rdma::CompletionStatus::kSuccess) {
       Fail(Error(
           completion.status == rdma::CompletionStatus::kFlushed ? ErrorCode::kFlushed
@@ -103,6 +107,24 @@ PeerLink::Received PeerLink::PopMessage() {
   Received r = std::move(inbox_.front());
   inbox_.pop_front();
   return r;
+}
+
+void PeerLink::SayGoodbye(std::string reason, Nanos timeout) {
+  if (channel_->state() != rdma::ChannelState::kConnected) return;
+  auto sent = [&]() -> Result<void> {
+    Encode(Goodbye{std::move(reason)}, &encoded_);
+    awaited_wr_id_ = kColoWrIdTag | ++send_seq_;
+    awaited_done_ = false;
+    FTVM_TRY(channel_->PostSend(encoded_, awaited_wr_id_, /*signaled=*/true));
+    const Deadline deadline(timeout);
+    while (!awaited_done_) {
+      if (deadline.expired()) return ftvm::Fail(ErrorCode::kTimeout, "not sent in time");
+      FTVM_TRY(Poll(std::min<Nanos>(std::chrono::milliseconds(5), deadline.remaining())));
+    }
+    return {};
+  }();
+  if (!sent) Log().warn("goodbye to the peer: {}", sent.error().ToString());
+  channel_->Close();
 }
 
 Result<void> PeerLink::MaybeHeartbeat(uint64_t last_checkpoint) {

@@ -72,6 +72,10 @@ class PeerLink {
 
   void Shutdown() { channel_->Shutdown(); }
   void Close() { channel_->Close(); }
+  // Orderly end: sends Goodbye{reason} and waits (up to `timeout`) until the channel reports it
+  // sent before closing; Close() alone flushes work still queued, so the goodbye could be lost
+  // and the peer would see only the close. Errors are only logged: the link is closed anyway.
+  void SayGoodbye(std::string reason, Nanos timeout);
 
  private:
   void Fail(Error error);
@@ -87,6 +91,8 @@ class PeerLink {
   uint64_t last_sent_ns_ = 0;
   uint64_t send_seq_ = 0;
   uint64_t heartbeat_seq_ = 0;
+  uint64_t awaited_wr_id_ = 0;  // a signaled send SayGoodbye() waits for
+  bool awaited_done_ = false;
   std::optional<Error> error_;
 };
 

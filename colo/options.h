@@ -65,6 +65,9 @@ inline std::chrono::milliseconds VcpuTimeout(const CommonOptions& options) {
   return std::chrono::milliseconds(options.checkpoint_timeout_ms);
 }
 
+// How long a side waits for its goodbye to leave before closing the link anyway.
+inline std::chrono::milliseconds GoodbyeTimeout() { return std::chrono::milliseconds(1000); }
+
 struct SecondaryOptions : CommonOptions {
   std::string listen_uri;
   std::chrono::milliseconds accept_timeout{-1};  // negative: wait forever for the primary

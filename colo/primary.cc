@@ -209,6 +209,9 @@ Result<void> Primary::Run() {
   };
   auto r = protected_run();
   if (fatal_) {
+    // No goodbye: the guest is lost here, the secondary must take over. Abort the link so it
+    // sees a lost peer, not the orderly close the channel's destructor would send.
+    if (link_) link_->Shutdown();
     (void)control_.Apply(Event::kFatal);
     Log().error("primary: fatal: {}", fatal_->ToString());
     return Fail(*fatal_);
@@ -303,8 +306,7 @@ void Primary::LoseSecondary(const Error& why, bool requested) {
   if (link_ && requested) {
     // The secondary is alive: tell it the guest runs on here, so it stops instead of taking
     // over a second copy of the guest.
-    (void)link_->Send(Goodbye{"operator failover: the primary runs on alone"});
-    link_->Close();
+    link_->SayGoodbye("operator failover: the primary runs on alone", GoodbyeTimeout());
   }
   if (control_.state().failover == FailoverState::kActive) {
     (void)control_.Apply(Event::kFailoverDone);
@@ -323,10 +325,7 @@ Result<void> Primary::RunAlone() {
 }
 
 Result<void> Primary::Quit() {
-  if (link_ && link_->channel().state() == rdma::ChannelState::kConnected) {
-    (void)link_->Send(Goodbye{"primary quit"});
-    link_->Close();
-  }
+  if (link_) link_->SayGoodbye("primary quit", GoodbyeTimeout());
   (void)control_.Apply(Event::kQuit);
   if (!machine_->paused()) (void)machine_->Pause();
   control_.set_guest_running(false);

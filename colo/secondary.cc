@@ -35,23 +35,18 @@ Result<void> Secondary::Run() {
   auto r = Serve();
   if (fatal_) {
     (void)control_.Apply(Event::kFatal);
-    if (link_) {
-      (void)link_->Send(Goodbye{"secondary failed: " + fatal_->ToString()});
-      link_->Close();
-    }
+    if (link_) link_->SayGoodbye("secondary failed: " + fatal_->ToString(), GoodbyeTimeout());
     Log().error("secondary: fatal: {}", fatal_->ToString());
     return Fail(*fatal_);
   }
   if (r) return Quit();  // an operator asked us to quit
-  if (primary_goodbye_ || r.error().code() == ErrorCode::kClosed) {
+  if (primary_goodbye_) {
     // The primary is alive and said goodbye (it quit, its guest exited, or an operator failed
     // it over): its guest runs there or was stopped on purpose. Taking over would start a
-    // second copy of the guest, or resurrect a stopped one. An orderly close of the channel
-    // (kClosed) means the same: only Close() after a goodbye produces it, a crash or a broken
-    // link is kPeerLost; it also covers a goodbye message the transport did not deliver
-    // before its own close.
+    // second copy of the guest, or resurrect a stopped one. (A channel closed without a
+    // goodbye, e.g. by the destructor of a primary that failed, is a lost primary.)
     Log().warn("secondary: the primary ended replication ({}): stopping without taking over",
-               primary_goodbye_ ? *primary_goodbye_ : r.error().ToString());
+               *primary_goodbye_);
     return Quit();
   }
   return Failover(r.error(), control_.state().status == Status::kFailover);
@@ -207,10 +202,7 @@ Result<void> Secondary::Failover(const Error& why, bool requested) {
 }
 
 Result<void> Secondary::Quit() {
-  if (link_ && link_->channel().state() == rdma::ChannelState::kConnected) {
-    (void)link_->Send(Goodbye{"secondary quit"});
-    link_->Close();
-  }
+  if (link_) link_->SayGoodbye("secondary quit", GoodbyeTimeout());
   (void)control_.Apply(Event::kQuit);
   if (machine_ && !machine_->paused()) (void)machine_->Pause();
   control_.set_guest_running(false);
