@@ -151,6 +151,8 @@ TEST_P(ColoE2e, OperatorFailoverOnThePrimary) {
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << DescribeWaitStatus(*status);
   const std::string log = pair_.secondary().Log();
   EXPECT_EQ(log.find("FAILOVER"), std::string::npos) << "the secondary took over";
+  EXPECT_NE(log.find("the primary ended replication (operator failover"), std::string::npos)
+      << "the primary's goodbye did not arrive";
 }
 
 // `quit` on the primary: both processes end in order, and the secondary never runs the guest.
