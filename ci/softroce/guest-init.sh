@@ -1,5 +1,6 @@
 #!/bin/busybox sh
-# /init of the Soft-RoCE lane's QEMU guest (PID 1, busybox sh). Loads the rxe modules, builds the
+# /init of the Soft-RoCE lane's QEMU guest (PID 1, busybox sh). Loads the rxe modules and, where
+# the emulated CPU allows it, KVM (/dev/kvm for the tests that run VMs), builds the
 # topology (topology.sh), runs the entries of /lane/tests.sh in order, reporting them on the
 # serial console in the lane's line protocol (lane-lib.sh) for ci/softroce/run.sh to judge:
 #
@@ -37,6 +38,13 @@ setup_fail() {
 while read -r module; do
   insmod "/lane/modules/$module" || setup_fail "insmod $module"
 done </lane/modules.order
+# KVM: only the vendor module that fits the emulated CPU loads (kvm_amd on QEMU's TCG "max" CPU,
+# which emulates SVM with nested paging). Without it the KVM entries fail, saying why.
+while read -r module; do
+  insmod "/lane/modules/$module" 2>/tmp/insmod.err || echo "lane: optional module $module \
+not loaded: $(cat /tmp/insmod.err)"
+done </lane/modules-optional.order
+[ -e /dev/kvm ] || echo "lane: no /dev/kvm (the emulated CPU has no SVM/VMX?)"
 /lane/topology.sh up || setup_fail "topology"
 
 . /lane/tests.sh

@@ -6,8 +6,14 @@
 #
 # The cache entry (keyed by package name and version) holds only what the lane boots:
 #   vmlinuz              the kernel
-#   modules/*.ko         rdma_rxe, rdma_ucm, veth, crc32_generic and their dependencies
-#   modules.order        their load order (one file name a line)
+#   modules/*.ko         rdma_rxe, rdma_ucm, veth, crc32_generic, kvm_amd, kvm_intel and their
+#                        dependencies
+#   modules.order        load order of the required modules (one file name a line)
+#   modules-optional.order  load order of the rest (KVM), loaded after them; the guest may fail
+#                        to load these (only one KVM vendor module fits the CPU QEMU emulates,
+#                        and none without SVM/VMX)
+#   wanted               the module lists it was made for (an entry made for other lists is
+#                        rebuilt)
 #   version              the kernel release (uname -r)
 # The ~70 MB package is unpacked in a temporary directory and dropped afterwards.
 #
@@ -25,10 +31,23 @@ log() { echo "softroce-kernel: $*" >&2; }
 # declared dependency of rdma_rxe but rxe computes its ICRC with crc32 (without it
 # `rdma link add` fails with ENOENT).
 wanted_modules=(rdma_rxe rdma_ucm ib_uverbs veth crc32_generic)
+# KVM inside the TCG guest (nested: QEMU emulates AMD SVM with nested paging), for the tests that
+# run real VMs (ftvm run, colo end to end). Optional: a failure to load them leaves /dev/kvm
+# missing, which fails the lane's KVM entries, not the RDMA ones.
+optional_modules=(kvm_amd kvm_intel)
+wanted_signature="layout 2; required: ${wanted_modules[*]}; optional: ${optional_modules[*]}"
 
-newest_cached() {
-  find "$cache" -mindepth 2 -maxdepth 2 -name version -printf '%T@ %h\n' 2>/dev/null |
-    sort -rn | awk 'NR == 1 { print substr($0, index($0, " ") + 1) }'
+# An entry is complete when it has its version file and was made for the current module lists.
+entry_ok() { [ -f "$1/version" ] && [ "$(cat "$1/wanted" 2>/dev/null)" = "$wanted_signature" ]; }
+
+newest_cached() {  # the newest entry made for the current module lists, else the newest one
+  local dirs dir
+  dirs=$(find "$cache" -mindepth 2 -maxdepth 2 -name version -printf '%T@ %h\n' 2>/dev/null |
+         sort -rn | cut -d' ' -f2-)
+  while read -r dir; do
+    [ -n "$dir" ] && entry_ok "$dir" && { echo "$dir"; return; }
+  done <<<"$dirs"
+  sed -n 1p <<<"$dirs"
 }
 
 # Echoes "package version" of the kernel that linux-image-amd64 depends on.
@@ -55,16 +74,29 @@ unpack() {
   mkdir -p "$tmp/entry/modules"
   cp "$root/boot/vmlinuz-$release" "$tmp/entry/vmlinuz"
   # --show-depends prints "insmod <path>" lines in load order, repeating shared dependencies.
-  order=$(modprobe -a -S "$release" -d "$root" --show-depends "${wanted_modules[@]}" |
-          awk '$1 == "insmod" && !seen[$2]++ { print $2 }')
+  # The optional modules come last; their dependencies already listed as required are not
+  # repeated.
+  order=$({ modprobe -a -S "$release" -d "$root" --show-depends "${wanted_modules[@]}" |
+              awk '$1 == "insmod" { print "r", $2 }'
+            { modprobe -a -S "$release" -d "$root" --show-depends "${optional_modules[@]}" \
+                2>/dev/null || true; } | awk '$1 == "insmod" { print "o", $2 }'; } |
+          awk '!seen[$2]++')
   [ -n "$order" ] || { log "modprobe found none of ${wanted_modules[*]} in $deb"; return 1; }
   : >"$tmp/entry/modules.order"
-  while read -r path; do
+  : >"$tmp/entry/modules-optional.order"
+  while read -r kind path; do
     cp "$path" "$tmp/entry/modules/"
-    basename "$path" >>"$tmp/entry/modules.order"
+    if [ "$kind" = r ]; then
+      basename "$path" >>"$tmp/entry/modules.order"
+    else
+      basename "$path" >>"$tmp/entry/modules-optional.order"
+    fi
   done <<<"$order"
   grep -q '^rdma_rxe\.ko' "$tmp/entry/modules.order" ||
     { log "$deb has no rdma_rxe module (CONFIG_RDMA_RXE)"; return 1; }
+  grep -q '^kvm\.ko' "$tmp/entry/modules-optional.order" ||
+    log "warning: $deb has no kvm module (CONFIG_KVM): the lane's KVM tests will fail"
+  echo "$wanted_signature" >"$tmp/entry/wanted"
   echo "$release" >"$tmp/entry/version"
   rm -rf "$entry"
   mv "$tmp/entry" "$entry"
@@ -76,7 +108,7 @@ rm -rf "$cache"/.unpack.* "$cache"/.download.*  # left by an interrupted run (we
 
 if [ -n "${FTVM_SOFTROCE_DEB:-}" ]; then
   entry=$cache/$(basename "$FTVM_SOFTROCE_DEB" .deb)
-  [ -f "$entry/version" ] || unpack "$FTVM_SOFTROCE_DEB" "$entry"
+  entry_ok "$entry" || unpack "$FTVM_SOFTROCE_DEB" "$entry"
   echo "$entry"
   exit 0
 fi
@@ -96,7 +128,7 @@ fi
 
 read -r pkg ver <<<"$current"
 entry=$cache/${pkg}_${ver//:/%}
-if [ ! -f "$entry/version" ]; then
+if ! entry_ok "$entry"; then
   log "downloading $pkg $ver"
   dl=$(mktemp -d "$cache/.download.XXXXXX")
   trap 'rm -rf "$dl"' EXIT

@@ -4,18 +4,21 @@
 #
 #   ci/softroce/run.sh <build-dir>
 #
-# 1. kernel.sh: the current Debian kernel + the rxe modules (downloaded once, cached).
-# 2. An initramfs: busybox, the modules, the lane tools (ip, rdma, ibv_devinfo, rping), the test
-#    binaries listed in tests.sh taken from <build-dir> (debug info stripped), every library they
-#    load (ldd), the rxe user-space provider; /init is guest-init.sh.
+# 1. kernel.sh: the current Debian kernel + the rxe and KVM modules (downloaded once, cached).
+# 2. An initramfs: busybox, the modules (rxe; KVM, loaded where the emulated CPU allows it), the
+#    lane tools (ip, rdma, ibv_devinfo, rping), the test binaries listed in tests.sh taken from
+#    <build-dir> (debug info stripped), every library they load (ldd), the rxe user-space
+#    provider; /init is guest-init.sh.
 # 3. Boots it, streaming the serial console here (and to <build-dir>/softroce/console.log).
 # 4. Exits 0 only if the guest printed its END marker and a PASS result for every entry of
 #    tests.sh. A failure, a timeout (FTVM_SOFTROCE_TIMEOUT seconds for the whole run, default
 #    900), a crash or a missing result fails the lane. Silence is never success.
 #
 # Environment: FTVM_SOFTROCE_TIMEOUT, FTVM_SOFTROCE_ACCEL (default tcg,thread=multi),
-# FTVM_SOFTROCE_MEM (default 1536M), FTVM_SOFTROCE_FILTER (a gtest filter passed to every gtest
-# entry, for debugging), plus kernel.sh's FTVM_SOFTROCE_CACHE / FTVM_SOFTROCE_DEB.
+# FTVM_SOFTROCE_CPU (QEMU -cpu, default max: under TCG an AMD CPU with SVM and nested paging, so
+# the guest's kvm_amd offers /dev/kvm to the KVM entries), FTVM_SOFTROCE_MEM (default 1536M),
+# FTVM_SOFTROCE_FILTER (a gtest filter passed to every gtest entry, for debugging), plus
+# kernel.sh's FTVM_SOFTROCE_CACHE / FTVM_SOFTROCE_DEB.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 [ $# -eq 1 ] && [ -d "$1" ] || { echo "usage: $0 <build-dir>" >&2; exit 2; }
@@ -71,6 +74,11 @@ build_initramfs() {
   done
   cp "$kernel"/modules/*.ko "$root/lane/modules/"
   cp "$kernel/modules.order" "$root/lane/"
+  if [ -f "$kernel/modules-optional.order" ]; then
+    cp "$kernel/modules-optional.order" "$root/lane/"
+  else
+    : >"$root/lane/modules-optional.order"  # a kernel cached before the lane shipped KVM
+  fi
   install -m 755 "$here/guest-init.sh" "$root/init"
   install -m 755 "$here/topology.sh" "$root/lane/topology.sh"
   cp "$here/lane-lib.sh" "$root/lane/"
@@ -86,7 +94,8 @@ boot() {
 timeout ${timeout_s} s"
   set +e
   timeout -k 10 "$timeout_s" qemu-system-x86_64 -accel "${FTVM_SOFTROCE_ACCEL:-tcg,thread=multi}" \
-    -cpu max -smp 2 -m "${FTVM_SOFTROCE_MEM:-1536M}" -nodefaults -no-reboot -display none \
+    -cpu "${FTVM_SOFTROCE_CPU:-max}" -smp 2 -m "${FTVM_SOFTROCE_MEM:-1536M}" \
+    -nodefaults -no-reboot -display none \
     -kernel "$kernel/vmlinuz" -initrd "$work/initrd.cpio" -nic none -serial stdio \
     -append "console=ttyS0 rdinit=/init quiet loglevel=4 panic=-1 oops=panic" </dev/null |
     sed -u 's/\r$//' | tee "$work/console.log"

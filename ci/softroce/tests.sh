@@ -18,6 +18,10 @@
 #   FTVM_TEST_RDMA_ADDR   IPv4 address of rxe device ftvm_rxe0; tests listen and connect here
 #                         (both ends on one device, in loopback)
 #   FTVM_LANE=1           set in the QEMU lane only
+#   /dev/kvm              nested KVM: the guest's kernel runs kvm_amd on the SVM (with nested
+#                         paging) that QEMU's TCG emulates for -cpu max. Our CPL3 guests run, but
+#                         about 600x slower than on the host (a VM exit ~0.25 ms, VM creation
+#                         ~0.4 s): keep guest work small (iterations, pages) in lane entries.
 #
 # To add a test (e.g. the ram or colo end-to-end tests over rdma:// as they land): register it
 # with ftvm_test(...) as usual, make it take its addresses from FTVM_TEST_RDMA_ADDR, then add one
@@ -58,6 +62,15 @@ lane_gtest ram_e2e_verbs ram_e2e_test 600 FTVM_TEST_PROVIDERS=verbs
 lane_helper ram_test_peer
 lane_gtest ram_kill_verbs ram_kill_test 300 FTVM_TEST_PROVIDERS=verbs \
   'FTVM_RAM_TEST_PEER=$LANE_BIN/ram_test_peer'
+
+# KVM in the lane (what colo/ needs under its RDMA tests): a counter guest run by `ftvm run`, then
+# the VMM's dirty logging (classic, manual-protect and ring modes) and state save/load.
+lane_helper ftvm
+lane_cmd kvm_counter 120 '
+  [ -c /dev/kvm ] || { echo "no /dev/kvm in the lane guest"; dmesg | grep -iE "kvm|svm"; exit 1; }
+  "$LANE_BIN/ftvm" run --guest counter --mem 32M --timeout 60s -- iterations=200000'
+lane_gtest vmm_dirty_log vmm_dirty_log_test 120
+lane_gtest vmm_state vmm_state_test 120
 
 # Hook for later issues (uncomment as it lands; it must read FTVM_TEST_PROVIDERS and
 # FTVM_TEST_RDMA_ADDR like the tests above):
