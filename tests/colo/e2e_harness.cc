@@ -32,6 +32,30 @@ std::string FtvmPath() {
   return path.substr(0, path.rfind('/') + 1) + "ftvm";
 }
 
+double TimeScale() {
+  static const double scale = [] {
+    const char* env = std::getenv("FTVM_TEST_TIME_SCALE");
+    if (env == nullptr || *env == '\0') return 1.0;
+    char* end = nullptr;
+    const double v = std::strtod(env, &end);
+    FTVM_CHECK(end != env && *end == '\0' && v >= 1 && v <= 1000,
+               "FTVM_TEST_TIME_SCALE must be a number in [1, 1000], not '{}'", env);
+    return v;
+  }();
+  return scale;
+}
+
+std::chrono::milliseconds Scaled(std::chrono::milliseconds timeout) {
+  return std::chrono::milliseconds(
+      static_cast<int64_t>(static_cast<double>(timeout.count()) * TimeScale()));
+}
+
+Deadline Scaled(const Deadline& deadline) {
+  if (deadline.never() || TimeScale() == 1.0) return deadline;
+  return Deadline(
+      Nanos(static_cast<int64_t>(static_cast<double>(deadline.remaining().count()) * TimeScale())));
+}
+
 std::string KvmUnavailableReason() {
   const int fd = ::open("/dev/kvm", O_RDWR | O_CLOEXEC);
   if (fd < 0) return fmt::format("no usable /dev/kvm ({})", std::strerror(errno));
@@ -95,6 +119,7 @@ std::optional<int> Daemon::Exited() {
 }
 
 std::optional<int> Daemon::WaitExit(Deadline deadline) {
+  deadline = Scaled(deadline);
   while (!Exited() && !deadline.expired()) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -134,7 +159,7 @@ Result<Qmp> Qmp::Connect(const std::string& path, Deadline deadline) {
 }
 
 Result<Json> Qmp::Call(std::string_view command, const Json& arguments) {
-  return client_.Call(command, arguments, Deadline(std::chrono::seconds(10)));
+  return client_.Call(command, arguments, Deadline(Scaled(std::chrono::seconds(10))));
 }
 
 void Qmp::DrainEvents() {
@@ -146,6 +171,7 @@ void Qmp::DrainEvents() {
 }
 
 Result<Json> Qmp::WaitEvent(std::string_view name, Deadline deadline) {
+  deadline = Scaled(deadline);
   DrainEvents();
   for (size_t i = 0;; ++i) {
     if (i == events_.size()) {
@@ -164,7 +190,7 @@ Result<Json> Qmp::WaitEvent(std::string_view name, Deadline deadline) {
 
 bool PollUntil(const std::function<bool()>& probe, std::chrono::milliseconds timeout,
                std::chrono::milliseconds every) {
-  const Deadline deadline(timeout);
+  const Deadline deadline(Scaled(timeout));
   for (;;) {
     if (probe()) return true;
     if (deadline.expired()) return false;
@@ -184,14 +210,15 @@ std::string MakeTempDir() {
 
 std::vector<std::string> CommonFlags(const PairOptions& o, const std::string& control,
                                      const std::string& kill_at) {
-  std::vector<std::string> args = {"--control",
-                                   control,
-                                   "--heartbeat-ms",
-                                   std::to_string(o.heartbeat_ms),
-                                   "--heartbeat-timeout-ms",
-                                   std::to_string(o.heartbeat_timeout_ms),
-                                   "--checkpoint-timeout-ms",
-                                   std::to_string(o.checkpoint_timeout_ms)};
+  std::vector<std::string> args = {
+      "--control",
+      control,
+      "--heartbeat-ms",
+      std::to_string(o.heartbeat_ms),
+      "--heartbeat-timeout-ms",
+      std::to_string(Scaled(std::chrono::milliseconds(o.heartbeat_timeout_ms)).count()),
+      "--checkpoint-timeout-ms",
+      std::to_string(Scaled(std::chrono::milliseconds(o.checkpoint_timeout_ms)).count())};
   if (!kill_at.empty()) {
     args.push_back("--debug-kill-at");
     args.push_back(kill_at);
@@ -228,7 +255,7 @@ ColoPair::~ColoPair() {
 
 Result<void> ColoPair::Start(const PairOptions& o) {
   const std::string ftvm = FtvmPath();
-  const Deadline deadline(std::chrono::seconds(20));
+  const Deadline deadline(Scaled(std::chrono::seconds(20)));
 
   std::vector<std::string> s = {ftvm, "secondary", "--listen",
                                 rdma::testing::ListenUri(o.provider)};

@@ -9,6 +9,12 @@
 // Every process is killed (SIGKILL to its whole group) and reaped when its Daemon is destroyed,
 // so a failing assertion never leaves a VM running. Waits poll with deadlines, never sleep a
 // fixed time.
+//
+// FTVM_TEST_TIME_SCALE (default 1) stretches every wait of the harness (PollUntil, WaitEvent,
+// WaitExit, QMP calls, start-up) and the daemons' --heartbeat-timeout-ms and
+// --checkpoint-timeout-ms by that factor, for machines much slower than this one: the Soft-RoCE
+// lane runs these tests on nested KVM under TCG, where one checkpoint of a whole guest pauses the
+// secondary for seconds. A test's own time bounds stay as written; only how long it waits grows.
 #pragma once
 
 #include <sys/types.h>
@@ -32,6 +38,10 @@ namespace ftvm::colo::testing {
 using control::Json;
 
 std::string FtvmPath();
+// FTVM_TEST_TIME_SCALE (>= 1; default 1), and durations or deadlines stretched by it.
+double TimeScale();
+std::chrono::milliseconds Scaled(std::chrono::milliseconds timeout);
+Deadline Scaled(const Deadline& deadline);
 // An empty string when /dev/kvm is usable, else why not.
 std::string KvmUnavailableReason();
 
