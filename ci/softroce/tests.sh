@@ -72,51 +72,14 @@ lane_cmd kvm_counter 120 '
 lane_gtest vmm_dirty_log vmm_dirty_log_test 120
 lane_gtest vmm_state vmm_state_test 120
 
-# colo/ over rdma://, two real processes: `ftvm primary` checkpoints a counter guest into
-# `ftvm secondary` (verify mode: both sides hash every checkpoint's pages; passive: the replica
-# stays paused between checkpoints), then the primary is SIGKILLed after a few checkpoints. The
-# secondary must fail over and run the guest on from the last checkpoint: its heartbeats continue
-# the primary's sequence (not a fresh boot), and the counter checks its registers, SSE, stack and
-# memory every 1024 steps (exit 2 on a mismatch). Timeouts are raised for TCG, where the first
-# checkpoint alone pauses the secondary for 1-3 s.
-lane_cmd colo_verbs_failover 180 '
-  addr="rdma://$FTVM_TEST_RDMA_ADDR:7460"
-  slow="--heartbeat-timeout-ms 10000 --checkpoint-timeout-ms 30000"
-  wait_for() {  # SECONDS FILE PATTERN [LINES]: until FILE has LINES (1) lines matching PATTERN
-    n=0
-    while [ "$(grep -cE "$3" "$2")" -lt "${4:-1}" ]; do
-      [ $n -lt $(($1 * 10)) ] || return 1
-      sleep 0.1
-      n=$((n + 1))
-    done
-  }
-  "$LANE_BIN/ftvm" secondary --listen "$addr" --accept-timeout 60s --console $slow \
-    >/tmp/secondary.log 2>&1 &
-  secondary=$!
-  "$LANE_BIN/ftvm" primary --peer "$addr" --guest counter --mem 32M \
-    --verify --passive $slow --checkpoint-delay-ms 200 -- interval_ms=250 >/tmp/primary.log 2>&1 &
-  primary=$!
-  ok=1
-  wait_for 90 /tmp/primary.log "checkpoint ([3-9]|[1-9][0-9]+): downtime" || ok=0
-  kill -KILL $primary
-  wait $primary
-  [ $ok = 0 ] || wait_for 60 /tmp/secondary.log "FAILOVER" || ok=0
-  # Passive: every heartbeat the secondary prints comes from after the failover. Four of them.
-  [ $ok = 0 ] || wait_for 30 /tmp/secondary.log "^counter: heartbeat " 4 || ok=0
-  kill -TERM $secondary
-  n=0
-  while kill -0 $secondary 2>/dev/null && [ $n -lt 200 ]; do sleep 0.1; n=$((n + 1)); done
-  kill -KILL $secondary 2>/dev/null
-  wait $secondary
-  src=$?
-  echo "--- primary (SIGKILLed)"; cat /tmp/primary.log
-  echo "--- secondary (exit $src)"; cat /tmp/secondary.log
-  first=$(sed -n "s/^counter: heartbeat \([0-9]*\) .*/\1/p" /tmp/secondary.log | sed -n 1p)
-  echo "result: waits ok=$ok, first heartbeat after failover ${first:-none}"
-  [ $ok = 1 ] && [ $src -eq 0 ] && [ "${first:-0}" -gt 1 ] &&
-    grep -q "connected to rdma://.* over verbs" /tmp/primary.log &&
-    ! grep -qE "MISMATCH|exited with code [1-9]" /tmp/secondary.log'
-
-# Hook for later issues (uncomment as it lands; it must read FTVM_TEST_PROVIDERS and
-# FTVM_TEST_RDMA_ADDR like the tests above):
-# lane_gtest colo_e2e_verbs colo_e2e_test 900 FTVM_TEST_PROVIDERS=verbs
+# colo/ end to end over rdma:// (issue 6): real `ftvm primary` and `ftvm secondary` processes on
+# nested KVM, driven over QMP by colo_e2e_test. A subset: under TCG each test takes 5-20 s (the
+# whole suite, with verify mode hashing all guest RAM at every commit, would take many minutes).
+# Passive mode with a SIGKILLed primary, the primary killed mid-RAM and after `received`, the
+# secondary killed mid-RAM. FTVM_TEST_TIME_SCALE stretches the harness's waits and the daemons'
+# heartbeat and checkpoint timeouts: a checkpoint of a whole guest pauses the secondary for
+# seconds here. (ColoLinkCut is tcp:// only: its proxy forwards TCP.)
+colo_e2e_filter='*PassiveModeCheckpointsAndFailsOver/verbs:*PrimaryKill*/verbs_ram*'
+colo_e2e_filter+=':*PrimaryKill*/verbs_received*:*SecondaryKill*/verbs_ram*'
+lane_gtest colo_e2e_verbs colo_e2e_test 600 FTVM_TEST_PROVIDERS=verbs FTVM_TEST_TIME_SCALE=10 \
+  'FTVM_TEST_FTVM=$LANE_BIN/ftvm' "GTEST_FILTER=$colo_e2e_filter"
