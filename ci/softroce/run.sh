@@ -12,7 +12,7 @@
 # 3. Boots it, streaming the serial console here (and to <build-dir>/softroce/console.log).
 # 4. Exits 0 only if the guest printed its END marker and a PASS result for every entry of
 #    tests.sh. A failure, a timeout (FTVM_SOFTROCE_TIMEOUT seconds for the whole run, default
-#    900), a crash or a missing result fails the lane. Silence is never success.
+#    600), a crash or a missing result fails the lane. Silence is never success.
 #
 # Environment: FTVM_SOFTROCE_TIMEOUT, FTVM_SOFTROCE_ACCEL (default tcg,thread=multi),
 # FTVM_SOFTROCE_CPU (QEMU -cpu, default max: under TCG an AMD CPU with SVM and nested paging, so
@@ -23,7 +23,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 [ $# -eq 1 ] && [ -d "$1" ] || { echo "usage: $0 <build-dir>" >&2; exit 2; }
 build=$(realpath "$1")
-timeout_s=${FTVM_SOFTROCE_TIMEOUT:-900}
+timeout_s=${FTVM_SOFTROCE_TIMEOUT:-600}
 work=$build/softroce
 root=$work/root
 log() { echo "softroce: $*" >&2; }

@@ -69,17 +69,22 @@ lane_helper ftvm
 lane_cmd kvm_counter 120 '
   [ -c /dev/kvm ] || { echo "no /dev/kvm in the lane guest"; dmesg | grep -iE "kvm|svm"; exit 1; }
   "$LANE_BIN/ftvm" run --guest counter --mem 32M --timeout 60s -- iterations=200000'
-lane_gtest vmm_dirty_log vmm_dirty_log_test 120
+# RestartForgetsWhatWasWrittenWhileStopped is left out: turning dirty logging off and on again
+# (KVM_MEM_LOG_DIRTY_PAGES toggled on the memslot) under nested SVM in TCG wedges the whole lane
+# guest now and then (manual and ring modes, 1 in ~30 runs; not even SIGKILL ends the test). The
+# host's kvm stage runs it; colo starts dirty logging once per VM.
+lane_gtest vmm_dirty_log vmm_dirty_log_test 120 'GTEST_FILTER=-*RestartForgetsWhatWasWritten*'
 lane_gtest vmm_state vmm_state_test 120
 
 # colo/ end to end over rdma:// (issue 6): real `ftvm primary` and `ftvm secondary` processes on
 # nested KVM, driven over QMP by colo_e2e_test. A subset: under TCG each test takes 5-20 s (the
 # whole suite, with verify mode hashing all guest RAM at every commit, would take many minutes).
-# Passive mode with a SIGKILLed primary, the primary killed mid-RAM and after `received`, the
-# secondary killed mid-RAM. FTVM_TEST_TIME_SCALE stretches the harness's waits and the daemons'
+# Passive mode with a SIGKILLed primary, the primary killed mid-RAM (both checkpoint orders) and
+# after `received`, the secondary killed mid-RAM while the primary's guest waits paused for it
+# (--no-staging). FTVM_TEST_TIME_SCALE stretches the harness's waits and the daemons'
 # heartbeat and checkpoint timeouts: a checkpoint of a whole guest pauses the secondary for
 # seconds here. (ColoLinkCut is tcp:// only: its proxy forwards TCP.)
-colo_e2e_filter='*PassiveModeCheckpointsAndFailsOver/verbs:*PrimaryKill*/verbs_ram*'
-colo_e2e_filter+=':*PrimaryKill*/verbs_received*:*SecondaryKill*/verbs_ram*'
-lane_gtest colo_e2e_verbs colo_e2e_test 600 FTVM_TEST_PROVIDERS=verbs FTVM_TEST_TIME_SCALE=10 \
+colo_e2e_filter='*PassiveModeCheckpointsAndFailsOver/verbs:*PrimaryKill*/verbs_ram_*'
+colo_e2e_filter+=':*PrimaryKill*/verbs_received_staged:*SecondaryKill*/verbs_ram_direct'
+lane_gtest colo_e2e_verbs colo_e2e_test 600 FTVM_TEST_PROVIDERS=verbs FTVM_TEST_TIME_SCALE=5 \
   'FTVM_TEST_FTVM=$LANE_BIN/ftvm' "GTEST_FILTER=$colo_e2e_filter"
