@@ -380,6 +380,11 @@ class Demo {
 
 }  // namespace
 
-int RunDemo(const DemoOptions& options) { return Demo(options).Run(); }
+int RunDemo(const DemoOptions& options) {
+  // `ftvm demo | head` must not kill the demo before it stopped its daemons and removed its
+  // directory: a closed stdout becomes failed writes instead of SIGPIPE.
+  ::signal(SIGPIPE, SIG_IGN);
+  return Demo(options).Run();
+}
 
 }  // namespace ftvm::app
