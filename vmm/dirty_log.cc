@@ -137,6 +137,12 @@ Result<void> DirtyLog::Harvest(DirtyBitmaps& out) {
     out[i].assign(BitmapWords(memory_.blocks()[i].page_count()), 0);
   }
   FTVM_TRY(mode_ == DirtyMode::kRing ? HarvestRing(out) : HarvestBitmap(out));
+  if (mode_ != DirtyMode::kRing) {  // the ring harvest took pending_ whole
+    for (size_t i = 0; i < out.size(); ++i) {
+      for (size_t w = 0; w < out[i].size(); ++w) out[i][w] |= pending_[i][w];
+    }
+    ResetPending();
+  }
   ++stats_.harvests;
   stats_.harvest_ns += watch.ElapsedNs();
   trace_vmm_dirty_harvest(static_cast<int>(mode_), CountDirtyPages(out), watch.ElapsedNs());
@@ -172,6 +178,23 @@ Result<void> DirtyLog::HarvestRing(DirtyBitmaps& out) {
   out.swap(pending_);
   ResetPending();
   return {};
+}
+
+Result<void> DirtyLog::MarkWritten(uint64_t gpa, uint64_t len) {
+  if (len == 0) return {};
+  std::lock_guard lock(mu_);
+  for (const RamBlock& b : memory_.blocks()) {
+    if (!b.Contains(gpa, len)) continue;
+    if (!active_) return {};
+    std::vector<uint64_t>& bitmap = pending_[b.slot()];
+    const uint64_t last = (gpa - b.gpa() + len - 1) / kPageSize;
+    for (uint64_t page = (gpa - b.gpa()) / kPageSize; page <= last; ++page) {
+      bitmap[page / 64] |= 1ull << (page % 64);
+    }
+    return {};
+  }
+  return Fail(ErrorCode::kInvalidArgument, "host write [{:#x}, +{}) is not inside one RAM block",
+              gpa, len);
 }
 
 Result<void> DirtyLog::DrainRing(Vcpu& vcpu) {

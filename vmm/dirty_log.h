@@ -12,8 +12,12 @@
 // tracking. Call it with the vCPUs paused for a consistent cut; KVM tolerates running vCPUs
 // (a page written during the harvest shows up now or in the next harvest).
 //
-// Thread safety: Harvest/Start/Stop from the controlling thread; DrainRing from vCPU threads;
-// an internal mutex serialises them.
+// KVM only sees the guest's writes. The VMM's own writes into guest memory (a device publishing
+// a ring tail, the host writing the mailbox) are reported with MarkWritten() and show up in the
+// next Harvest() like a guest write; without that a replica would miss them.
+//
+// Thread safety: Harvest/Start/Stop from the controlling thread; DrainRing and MarkWritten from
+// vCPU threads too; an internal mutex serialises them.
 #pragma once
 
 #include <cstdint>
@@ -71,6 +75,11 @@ class DirtyLog {
 
   DirtyLogStats stats() const;
 
+  // Records a host write to guest memory [gpa, gpa + len) for the next Harvest(). Ignored while
+  // logging is off (Start() forgets earlier writes anyway); kInvalidArgument if the range is
+  // not inside one block.
+  Result<void> MarkWritten(uint64_t gpa, uint64_t len);
+
   // Moves a vCPU's ring into the pending bitmaps and resets the rings (KVM_EXIT_DIRTY_RING_FULL).
   Result<void> DrainRing(Vcpu& vcpu);
 
@@ -92,7 +101,7 @@ class DirtyLog {
   bool active_ = false;
   DirtyLogStats stats_;
   std::vector<uint32_t> ring_fetch_;  // per vCPU: next ring index to look at
-  DirtyBitmaps pending_;              // kRing: pages drained but not yet harvested
+  DirtyBitmaps pending_;  // pages drained from rings (kRing) or marked by the host, not harvested
 };
 
 // Number of set bits (dirty pages) in a set of bitmaps.

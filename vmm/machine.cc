@@ -107,7 +107,13 @@ Result<void> Machine::CreateDevices() {
   FTVM_TRY(bus_->Register(FTVM_PORT_SERIAL, 8, serial_.get()));
   FTVM_TRY(bus_->Register(FTVM_PORT_CTL_EXIT, 16, control_.get()));
   if (const RamBlock* ring = memory_->Find("ring")) {
-    ring_ = std::make_unique<RingDevice>(ring->bytes(), config_.ring_handler);
+    // The tail the device publishes is a host write the dirty log must hear of.
+    ring_ = std::make_unique<RingDevice>(
+        ring->bytes(), config_.ring_handler, [this, gpa = ring->gpa()](uint64_t off, uint64_t len) {
+          if (auto marked = dirty_log_->MarkWritten(gpa + off, len); !marked) {
+            Log().error("ring: {}", marked.error().ToString());
+          }
+        });
     FTVM_TRY(bus_->Register(FTVM_PORT_RING_DOORBELL, 4, ring_.get()));
   }
   return {};
@@ -188,6 +194,33 @@ DirtyMode Machine::dirty_mode() const { return dirty_log_->mode(); }
 Result<void> Machine::StartDirtyLog() { return dirty_log_->Start(); }
 Result<void> Machine::StopDirtyLog() { return dirty_log_->Stop(); }
 Result<void> Machine::HarvestDirty(DirtyBitmaps& out) { return dirty_log_->Harvest(out); }
+Result<void> Machine::WriteGuest(uint64_t gpa, std::span<const std::byte> bytes) {
+  FTVM_ASSIGN_OR_RETURN(std::span<std::byte> target, memory_->Translate(gpa, bytes.size()));
+  std::lock_guard lock(host_write_mu_);
+  if (defer_host_writes_) {
+    deferred_writes_.push_back({gpa, {bytes.begin(), bytes.end()}});
+    return {};
+  }
+  std::memcpy(target.data(), bytes.data(), bytes.size());
+  return dirty_log_->MarkWritten(gpa, bytes.size());
+}
+
+Result<void> SetMailboxGo(Machine& vm, uint64_t round) {
+  return vm.WriteGuest(FTVM_MAILBOX_GPA + offsetof(ftvm_mailbox, go), round);
+}
+Result<void> SetMailboxStop(Machine& vm) {
+  return vm.WriteGuest(FTVM_MAILBOX_GPA + offsetof(ftvm_mailbox, stop), uint64_t{1});
+}
+
+Result<void> Machine::ApplyDeferredWritesLocked() {
+  for (const HostWrite& w : deferred_writes_) {
+    FTVM_ASSIGN_OR_RETURN(std::span<std::byte> target, memory_->Translate(w.gpa, w.bytes.size()));
+    std::memcpy(target.data(), w.bytes.data(), w.bytes.size());
+    FTVM_TRY(dirty_log_->MarkWritten(w.gpa, w.bytes.size()));
+  }
+  deferred_writes_.clear();
+  return {};
+}
 DirtyLogStats Machine::dirty_stats() const { return dirty_log_->stats(); }
 
 RingStats Machine::ring_stats() const { return ring_ ? ring_->stats() : RingStats{}; }
@@ -201,6 +234,10 @@ std::span<std::byte> Machine::AbiPage(uint64_t gpa) const {
 Result<void> Machine::Pause(Nanos timeout) {
   const Stopwatch watch;
   const Deadline deadline(timeout);
+  {
+    std::lock_guard lock(host_write_mu_);
+    defer_host_writes_ = true;
+  }
   for (auto& t : threads_) t->RequestPause();
   for (auto& t : threads_) FTVM_TRY(t->WaitPaused(deadline));
   paused_ = true;
@@ -213,6 +250,11 @@ Result<void> Machine::Resume(Nanos timeout) {
   if (control_->status().exited) return Fail(ErrorCode::kClosed, "the guest has exited");
   const Stopwatch watch;
   const Deadline deadline(timeout);
+  {
+    std::lock_guard lock(host_write_mu_);
+    FTVM_TRY_CTX(ApplyDeferredWritesLocked(), "host writes queued while paused");
+    defer_host_writes_ = false;
+  }
   for (auto& t : threads_) FTVM_TRY(t->Resume(deadline));
   paused_ = false;
   trace_vmm_resume(vcpu_count(), watch.ElapsedNs());

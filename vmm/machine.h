@@ -19,9 +19,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "base/result.h"
@@ -74,6 +76,18 @@ class Machine {
   // Per block (index as in ram_blocks()): pages written since the last harvest. Pause first
   // for an exact cut (see dirty_log.h).
   Result<void> HarvestDirty(DirtyBitmaps& out);
+  // Writes guest memory for the host (the mailbox, ...) and tells the dirty log: KVM logs only
+  // the guest's own writes, and a replica that missed a host write would differ from the
+  // primary. While the VM runs the write happens now; while it is paused (or being paused) it
+  // is queued and happens in Resume(), before any vCPU runs. So every host write falls inside
+  // one run between two pauses and a checkpoint (pause, harvest, copy, resume) never sees it
+  // half done. Any thread. kInvalidArgument if the range is not inside one RAM block.
+  Result<void> WriteGuest(uint64_t gpa, std::span<const std::byte> bytes);
+  template <typename T>
+    requires std::is_trivially_copyable_v<T>
+  Result<void> WriteGuest(uint64_t gpa, const T& value) {
+    return WriteGuest(gpa, std::as_bytes(std::span(&value, 1)));
+  }
   DirtyLogStats dirty_stats() const;
 
   // ---- run control (pause/resume return once every vCPU acknowledged, or kTimeout)
@@ -97,6 +111,7 @@ class Machine {
   uint32_t tsc_khz() const { return tsc_khz_; }
   uint32_t vcpu_count() const { return static_cast<uint32_t>(vcpus_.size()); }
   // The host view of a guest page of the ABI (boot info, mailbox, status): docs/guest-abi.md.
+  // Read it freely; write through WriteGuest(), which the dirty log hears of.
   std::span<std::byte> AbiPage(uint64_t gpa) const;
 
  private:
@@ -107,6 +122,7 @@ class Machine {
   Result<void> StartThreads();
   void OnVcpuFinished(uint32_t index, const std::optional<Error>& error);
   Result<void> RequireStopped(std::string_view what) const;
+  Result<void> ApplyDeferredWritesLocked();
 
   // Declaration order is creation order; destruction runs in reverse: threads stop first, then
   // devices, vCPUs, the dirty log, the VM, and guest memory last.
@@ -123,9 +139,20 @@ class Machine {
   std::vector<std::unique_ptr<VcpuThread>> threads_;
   uint32_t tsc_khz_ = 0;
   bool paused_ = true;
+  struct HostWrite {
+    uint64_t gpa;
+    std::vector<std::byte> bytes;
+  };
+  std::mutex host_write_mu_;
+  bool defer_host_writes_ = true;  // from the start of Pause() to the end of Resume()
+  std::vector<HostWrite> deferred_writes_;
   mutable std::mutex error_mu_;
   std::optional<Error> error_;
 };
+
+// The mailbox fields (vmm/guests/abi.h), written through Machine::WriteGuest.
+Result<void> SetMailboxGo(Machine& vm, uint64_t round);
+Result<void> SetMailboxStop(Machine& vm);
 
 // The MachineConfig saved in a state blob (guest, RAM size, vCPUs, ring, irqchip), with
 // boot = false, ready for Create() + LoadState().

@@ -112,7 +112,7 @@ Result<RateRow> RateCase(const BenchConfig& config, Ceilings& ceilings, EnginePa
   std::fprintf(stderr, "colo_bench: %s, %lu ms period, %lu pages per epoch, %.0f s\n",
                OrderName(order), static_cast<unsigned long>(config.period_ms),
                static_cast<unsigned long>(config.rate_pages), config.rate_seconds);
-  pair.ReleaseAhead(config.rate_pages);
+  FTVM_TRY(pair.ReleaseAhead(config.rate_pages));
   pair.primary().ResetStats();
   const size_t since = pair.checkpoint_count();
   FTVM_TRY(pair.primary().SetParameters(Period(config.period_ms)));
@@ -123,7 +123,7 @@ Result<RateRow> RateCase(const BenchConfig& config, Ceilings& ceilings, EnginePa
     const size_t now = pair.checkpoint_count();
     if (now != seen) {
       seen = now;
-      pair.ReleaseAhead(config.rate_pages);
+      FTVM_TRY(pair.ReleaseAhead(config.rate_pages));
     }
   }
   const double seconds = static_cast<double>(run.ElapsedNs()) / 1e9;

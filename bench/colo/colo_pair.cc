@@ -12,10 +12,6 @@ constexpr auto kSetupTimeout = std::chrono::seconds(600);
 constexpr auto kStepTimeout = std::chrono::seconds(300);
 constexpr uint64_t kHeartbeatTimeoutMs = 30'000;  // a loaded 2-core host stalls threads
 
-ftvm_mailbox* Mailbox(vmm::Machine& vm) {
-  return reinterpret_cast<ftvm_mailbox*>(vm.AbiPage(FTVM_MAILBOX_GPA).data());
-}
-
 CommonOptions Common() {
   CommonOptions c;
   c.parameters.checkpoint_delay_ms = kCheckpointDelayMsRange.max;  // checkpoint-now only
@@ -140,15 +136,15 @@ Result<void> EnginePair::WaitForColo() {
   }
 }
 
-void EnginePair::Release(uint64_t pages) {
+Result<void> EnginePair::Release(uint64_t pages) {
   released_rounds_ += pages / kRoundPages;
-  Mailbox(primary_->machine())->go = released_rounds_ - 1;
+  return vmm::SetMailboxGo(primary_->machine(), released_rounds_ - 1);
 }
 
-void EnginePair::ReleaseAhead(uint64_t pages) {
+Result<void> EnginePair::ReleaseAhead(uint64_t pages) {
   const uint64_t done = primary_->machine().control().status().last_work_done;
   released_rounds_ = std::max(released_rounds_, done + pages / kRoundPages);
-  Mailbox(primary_->machine())->go = released_rounds_ - 1;
+  return vmm::SetMailboxGo(primary_->machine(), released_rounds_ - 1);
 }
 
 Result<void> EnginePair::Dirty(uint64_t pages) {
@@ -156,7 +152,7 @@ Result<void> EnginePair::Dirty(uint64_t pages) {
     return Fail(ErrorCode::kInvalidArgument, "{} pages is not a multiple of {}", pages,
                 kRoundPages);
   }
-  Release(pages);
+  FTVM_TRY(Release(pages));
   const uint64_t want = released_rounds_;
   const bool done = primary_->machine().control().WaitUntil(
       [&](const vmm::ControlStatus& s) { return s.last_work_done >= want || s.aborted; },

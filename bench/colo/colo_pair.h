@@ -63,9 +63,9 @@ class EnginePair {
   // stopped again.
   Result<void> Dirty(uint64_t pages);
   // Lets the guest start `pages` more pages without waiting.
-  void Release(uint64_t pages);
+  Result<void> Release(uint64_t pages);
   // Lets the guest run until `pages` pages past where it is now (paced runs).
-  void ReleaseAhead(uint64_t pages);
+  Result<void> ReleaseAhead(uint64_t pages);
   // Checkpoint-now; returns once it was committed (the primary saw `loaded`).
   Result<CheckpointSeen> Checkpoint();
   // Checkpoints the primary finished since the call that returned `since`.

@@ -28,9 +28,6 @@ inline std::unique_ptr<Machine> MakeMachine(MachineConfig c) {
   return Must(Machine::Create(std::move(c)), "create VM");
 }
 
-inline ftvm_mailbox* Mailbox(const Machine& vm) {
-  return reinterpret_cast<ftvm_mailbox*>(vm.AbiPage(FTVM_MAILBOX_GPA).data());
-}
 inline const ftvm_status* Status(const Machine& vm) {
   return reinterpret_cast<const ftvm_status*>(vm.AbiPage(FTVM_STATUS_GPA).data());
 }

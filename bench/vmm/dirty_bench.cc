@@ -41,7 +41,7 @@ Result1 Measure(DirtyMode mode, uint64_t ram_bytes, uint64_t dirty, int rounds) 
     last = {w.ElapsedNs() + vm->dirty_stats().ring_full_drain_ns - drained_before,
             CountDirtyPages(bitmaps)};
     drained_before = vm->dirty_stats().ring_full_drain_ns;
-    Mailbox(*vm)->go = static_cast<uint64_t>(r);
+    Must(SetMailboxGo(*vm, static_cast<uint64_t>(r)), "mailbox");
     Must(vm->Resume(), "resume");
   }
   return last;

@@ -66,7 +66,6 @@ TEST_P(DirtyLogTest, ReportsExactlyThePagesTheGuestWrote) {
   ASSERT_EQ(vm.dirty_mode(), c.mode);
   ASSERT_TRUE(vm.StartDirtyLog().has_value());
   ASSERT_TRUE(vm.Resume().has_value());
-  auto* mailbox = reinterpret_cast<ftvm_mailbox*>(vm.AbiPage(FTVM_MAILBOX_GPA).data());
   DirtyBitmaps bitmaps;
   for (uint64_t round = 1; round <= kRounds; ++round) {
     ASSERT_TRUE(vm.control().WaitUntil(
@@ -88,12 +87,19 @@ TEST_P(DirtyLogTest, ReportsExactlyThePagesTheGuestWrote) {
       EXPECT_LT(p * kPageSize, FTVM_DATA_GPA) << "unexpected dirty page " << p;
     }
     EXPECT_TRUE(outside.contains(FTVM_STATUS_GPA / kPageSize)) << "status page not reported";
+    // The host wrote the mailbox before every round but the first: KVM does not see that
+    // write, the VMM must report it. (The first harvest also shows pages the guest only read
+    // here, boot info and mailbox included: a nested-KVM artefact.)
+    if (round > 1) {
+      EXPECT_TRUE(outside.contains(FTVM_MAILBOX_GPA / kPageSize))
+          << "round " << round << ": " << ::testing::PrintToString(outside);
+    }
     EXPECT_TRUE(DirtyGpaPages(vm.ram_blocks()[1], bitmaps[1]).empty()) << "ring block dirty";
 
-    mailbox->go = round;
+    ASSERT_TRUE(SetMailboxGo(vm, round).has_value());
     ASSERT_TRUE(vm.Resume().has_value());
   }
-  mailbox->stop = 1;
+  ASSERT_TRUE(SetMailboxStop(vm).has_value());
   auto code = vm.WaitForExit(seconds(10));
   ASSERT_TRUE(code.has_value()) << code.error().ToString();
   EXPECT_EQ(*code, 0u);
@@ -112,7 +118,6 @@ TEST_P(DirtyLogTest, RestartForgetsWhatWasWrittenWhileStopped) {
   auto made = Machine::Create(config);
   ASSERT_TRUE(made.has_value()) << made.error().ToString();
   Machine& vm = **made;
-  auto* mailbox = reinterpret_cast<ftvm_mailbox*>(vm.AbiPage(FTVM_MAILBOX_GPA).data());
   auto finish_round = [&](uint64_t round) {
     ASSERT_TRUE(vm.control().WaitUntil(
         [&](const ControlStatus& s) { return s.last_work_done == round || s.aborted; },
@@ -123,11 +128,11 @@ TEST_P(DirtyLogTest, RestartForgetsWhatWasWrittenWhileStopped) {
   ASSERT_TRUE(vm.Resume().has_value());
   finish_round(1);  // written with logging on, never harvested
   ASSERT_TRUE(vm.StopDirtyLog().has_value());
-  mailbox->go = 1;
+  ASSERT_TRUE(SetMailboxGo(vm, 1).has_value());
   ASSERT_TRUE(vm.Resume().has_value());
   finish_round(2);  // written with logging off
   ASSERT_TRUE(vm.StartDirtyLog().has_value());
-  mailbox->go = 2;
+  ASSERT_TRUE(SetMailboxGo(vm, 2).has_value());
   ASSERT_TRUE(vm.Resume().has_value());
   finish_round(3);
   DirtyBitmaps bitmaps;
@@ -138,7 +143,7 @@ TEST_P(DirtyLogTest, RestartForgetsWhatWasWrittenWhileStopped) {
     if (p >= kStart / kPageSize) in_range.insert(p);
   }
   EXPECT_EQ(in_range, std::set<uint64_t>(expected.begin(), expected.end()));
-  mailbox->stop = 1;
+  ASSERT_TRUE(SetMailboxStop(vm).has_value());
   ASSERT_TRUE(vm.Resume().has_value());
   EXPECT_TRUE(vm.WaitForExit(seconds(10)).has_value());
 }

@@ -61,8 +61,7 @@ TEST_F(SnapshotTest, RestoresRamExactlyAndSkipsZeroPages) {
   EXPECT_EQ(report.stamped, 512u);  // 700 stamps over 512 pages
 
   // The restored guest finishes its work from where it stopped.
-  auto* mailbox = reinterpret_cast<ftvm_mailbox*>((*restored)->AbiPage(FTVM_MAILBOX_GPA).data());
-  mailbox->go = 1;
+  ASSERT_TRUE(SetMailboxGo(**restored, 1).has_value());
   ASSERT_TRUE((*restored)->Resume().has_value());
   ASSERT_TRUE((*restored)->control().WaitUntil(
       [](const ControlStatus& s) { return s.last_work_done == 2 || s.aborted; },

@@ -31,8 +31,11 @@ uint32_t RingDevice::DataSizeFor(size_t block_bytes) {
   return static_cast<uint32_t>(std::bit_floor(room));
 }
 
-RingDevice::RingDevice(std::span<std::byte> block, RingHandler handler)
-    : block_(block), handler_(std::move(handler)), data_size_(DataSizeFor(block.size())) {
+RingDevice::RingDevice(std::span<std::byte> block, RingHandler handler, HostWriteHook on_write)
+    : block_(block),
+      handler_(std::move(handler)),
+      on_write_(std::move(on_write)),
+      data_size_(DataSizeFor(block.size())) {
   ftvm_ring_header* h = Header(block_);
   h->magic = FTVM_RING_MAGIC;
   h->data_size = data_size_;
@@ -94,6 +97,7 @@ void RingDevice::PublishTail() {
   ftvm_ring_header* h = Header(block_);
   h->records_consumed = stats_.records;
   StoreRelease(h->tail, tail_);
+  if (on_write_) on_write_(0, sizeof(ftvm_ring_header));
 }
 
 RingStats RingDevice::stats() const {

@@ -18,6 +18,8 @@ namespace ftvm::vmm {
 
 // Called on the vCPU thread for each record, in order; must not block for long.
 using RingHandler = std::function<void(uint32_t type, std::span<const std::byte> payload)>;
+// Told which bytes of the block (offset, length) the device wrote, so the dirty log sees them.
+using HostWriteHook = std::function<void(uint64_t offset, uint64_t length)>;
 
 struct RingStats {
   uint64_t doorbells = 0;
@@ -29,7 +31,8 @@ struct RingStats {
 class RingDevice final : public Device {
  public:
   // `block` is the ring RAM block's host view (at least 8 KiB); the header is written now.
-  RingDevice(std::span<std::byte> block, RingHandler handler);
+  // `on_write` (optional) hears of every later write the device makes to the block.
+  RingDevice(std::span<std::byte> block, RingHandler handler, HostWriteHook on_write = {});
 
   std::string_view name() const override { return "ring"; }
   IoAction HandleIo(uint16_t port, IoDirection direction, std::span<std::byte> data) override;
@@ -47,6 +50,7 @@ class RingDevice final : public Device {
 
   std::span<std::byte> block_;
   RingHandler handler_;
+  HostWriteHook on_write_;
   uint32_t data_size_;
   mutable std::mutex mu_;
   uint64_t tail_ = 0;

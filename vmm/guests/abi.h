@@ -61,7 +61,8 @@ struct ftvm_boot_info {
   char args[FTVM_ARGS_MAX]; /* "key=value key=value", NUL-terminated */
 };
 
-/* The VMM writes the mailbox (guests poll it; host writes are not dirty-logged). */
+/* The VMM writes the mailbox (guests poll it); KVM does not log host writes, so the VMM reports
+   them (Machine::MarkWritten). */
 struct ftvm_mailbox {
   volatile uint64_t go;   /* dirtier rounds: the round the guest may start */
   volatile uint64_t stop; /* non-zero: finish and exit */
