@@ -189,7 +189,15 @@ Result<void> Secondary::Failover(const Error& why, bool requested) {
   if (receiver_) receiver_->Discard();
   if (link_) link_->Shutdown();
   in_ = Incoming{};
-  if (machine_->paused()) FTVM_TRY(Local(ResumeGuest()));
+  const vmm::ControlStatus guest = machine_->control().status();
+  if (guest.exited) {
+    // The last commit caught the guest after it exited: there is nothing to run, only the
+    // exit to report (RunUntilQuit below returns at once).
+    Log().warn("secondary: the guest had already exited with code {} at checkpoint {}",
+               guest.exit_code, committed_);
+  } else if (machine_->paused()) {
+    FTVM_TRY(Local(ResumeGuest()));
+  }
   FTVM_TRY(control_.Apply(Event::kFailoverDone));
   control_.Emit({.kind = EngineEventKind::kFailover,
                  .mode = before.mode,

@@ -116,6 +116,30 @@ TEST(StateTest, CounterCatchesALostRegister) {
   EXPECT_NE((*copy)->serial().Output().find("MISMATCH r15"), std::string::npos);
 }
 
+// A state saved after the guest exited carries the exit: the copy reports it at once and
+// refuses to run (its vCPU would otherwise idle after the exit port write forever).
+TEST(StateTest, AnExitedGuestStaysExitedInAFreshVm) {
+  FTVM_REQUIRE_KVM();
+  auto made = Machine::Create(TestConfig("counter", "interval_ms=1 iterations=3 quiet=1"));
+  ASSERT_TRUE(made.has_value()) << made.error().ToString();
+  Machine& original = **made;
+  ASSERT_TRUE(original.Resume().has_value());
+  auto code = original.WaitForExit(seconds(10));
+  ASSERT_TRUE(code.has_value()) << code.error().ToString();
+  auto blob = original.SaveState();
+  ASSERT_TRUE(blob.has_value()) << blob.error().ToString();
+
+  auto copy = Clone(original, *blob);
+  ASSERT_TRUE(copy.has_value()) << copy.error().ToString();
+  EXPECT_TRUE((*copy)->control().status().exited);
+  auto again = (*copy)->WaitForExit(std::chrono::milliseconds(100));
+  ASSERT_TRUE(again.has_value()) << again.error().ToString();
+  EXPECT_EQ(*again, *code);
+  auto resumed = (*copy)->Resume();
+  ASSERT_FALSE(resumed.has_value());
+  EXPECT_EQ(resumed.error().code(), ErrorCode::kClosed);
+}
+
 TEST(StateTest, SaveWhileRunningIsRefused) {
   FTVM_REQUIRE_KVM();
   auto made = Machine::Create(TestConfig("counter", "quiet=1"));

@@ -69,6 +69,9 @@ void ControlDevice::SaveState(WireWriter& out) const {
   std::lock_guard lock(mu_);
   out.Put(status_.heartbeats).Put(status_.last_heartbeat).Put(status_.heartbeat_gaps);
   out.Put(status_.work_done_events).Put(status_.last_work_done);
+  // A guest that exited stays exited where the state is loaded: its vCPU would otherwise
+  // resume after the exit port write, in the idle loop, and never exit again.
+  out.Put(uint8_t{status_.exited}).Put(status_.exit_code);
 }
 
 Result<void> ControlDevice::LoadState(WireReader& in) {
@@ -79,6 +82,8 @@ Result<void> ControlDevice::LoadState(WireReader& in) {
   status_.heartbeat_gaps = in.Get<uint64_t>();
   status_.work_done_events = in.Get<uint64_t>();
   status_.last_work_done = in.Get<uint32_t>();
+  status_.exited = in.Get<uint8_t>() != 0;
+  status_.exit_code = in.Get<uint32_t>();
   return {};
 }
 
