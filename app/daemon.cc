@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <thread>
@@ -125,7 +126,13 @@ int RunDaemon(const std::string& what, colo::EngineControl& engine, const std::s
   int status = kExitOk;
   {
     SignalWatcher signals(engine);
-    if (auto r = run(); !r) status = Report(what, r.error());
+    if (auto r = run(); !r) {
+      status = Report(what, r.error());
+    } else if (const colo::GuestStatus guest = engine.guest(); guest.exited) {
+      // Like `ftvm run`: the guest's own verdict is the process's (a counter that found a
+      // mismatch exits 2, and so does the daemon that ran it).
+      status = static_cast<int>(std::min<uint32_t>(guest.exit_code, kExitGuestMax));
+    }
   }
   engine.set_event_callback(nullptr);
   if (server) server->Stop();

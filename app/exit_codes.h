@@ -1,5 +1,6 @@
 // What `ftvm`'s exit status means (documented in `ftvm --help` and docs/operations.md).
-// `run` and `restore` pass the guest's own exit code through when it is below 64.
+// `run`, `restore`, `primary` and `secondary` pass the guest's own exit code through (codes
+// above 63 become 63) when the guest exited.
 #pragma once
 
 #include "base/result.h"

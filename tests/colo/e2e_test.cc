@@ -172,6 +172,26 @@ TEST_P(ColoE2e, PrimaryQuitStopsTheSecondary) {
       << "the secondary took over";
 }
 
+// The guest exits on the primary: replication ends, the primary's exit status is the guest's
+// code, and the secondary stops without taking over (its replica may or may not have caught
+// the exit in a last checkpoint, so 0 or the code).
+TEST_P(ColoE2e, GuestExitEndsBothWithItsCode) {
+  PairOptions o = Options();
+  o.guest_args = {"interval_ms=10", "quiet=1", "beats=400", "exit_code=7"};
+  ASSERT_OK(pair_.Start(o));
+  ASSERT_OK(pair_.WaitColo());
+  const auto primary = pair_.primary().WaitExit(Deadline(std::chrono::seconds(30)));
+  ASSERT_TRUE(primary.has_value()) << "the primary still runs";
+  EXPECT_TRUE(WIFEXITED(*primary) && WEXITSTATUS(*primary) == 7) << DescribeWaitStatus(*primary);
+  const auto secondary = pair_.secondary().WaitExit(Deadline(std::chrono::seconds(10)));
+  ASSERT_TRUE(secondary.has_value()) << "the secondary still runs";
+  EXPECT_TRUE(WIFEXITED(*secondary) &&
+              (WEXITSTATUS(*secondary) == 0 || WEXITSTATUS(*secondary) == 7))
+      << DescribeWaitStatus(*secondary);
+  EXPECT_EQ(pair_.secondary().Log().find("FAILOVER"), std::string::npos)
+      << "the secondary took over";
+}
+
 // Passive mode: the secondary's guest stays paused between checkpoints, checkpoints go on,
 // and a failover runs the guest there.
 TEST_P(ColoE2e, PassiveModeCheckpointsAndFailsOver) {

@@ -48,6 +48,8 @@ uint32_t ftvm_main(const struct ftvm_boot_info* bi, uint64_t cpu) {
   }
   const uint64_t interval = arg_u64("interval_ms", 100) * tsc_per_ms();
   const uint64_t iterations = arg_u64("iterations", 0);
+  const uint64_t max_beats = arg_u64("beats", 0);
+  const uint32_t exit_code = (uint32_t)arg_u64("exit_code", 0);
   const uint64_t quiet = arg_u64("quiet", 0);
   if (arg_u64("crash", 0)) __builtin_trap();
   volatile uint64_t stack_counter = 0;
@@ -80,9 +82,9 @@ uint32_t ftvm_main(const struct ftvm_boot_info* bi, uint64_t cpu) {
       /* After a long pause start afresh rather than sending a burst of heartbeats. */
       next = (now - next > interval) ? now + interval : next + interval;
     }
-    if (iterations != 0 && count >= iterations) {
+    if ((iterations != 0 && count >= iterations) || (max_beats != 0 && beats >= max_beats)) {
       if (!quiet) serial_printf("counter: done after %u iterations\n", count);
-      return 0;
+      return exit_code;
     }
   }
 }

@@ -25,7 +25,7 @@ const std::array<GuestImage, 3>& Table() {
   static const std::array<GuestImage, 3> table = {
       GuestImage{"counter",
                  "counts in registers, SSE, stack and memory; heartbeats "
-                 "(interval_ms=100 iterations=0 quiet=0)",
+                 "(interval_ms=100 iterations=0 beats=0 exit_code=0 quiet=0)",
                  FTVM_GUEST_SPAN(counter)},
       GuestImage{"dirtier",
                  "stamps pages with (generation, index, checksum) (rate=0 pages=0 start= size= "
