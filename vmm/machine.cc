@@ -205,13 +205,6 @@ Result<void> Machine::WriteGuest(uint64_t gpa, std::span<const std::byte> bytes)
   return dirty_log_->MarkWritten(gpa, bytes.size());
 }
 
-Result<void> SetMailboxGo(Machine& vm, uint64_t round) {
-  return vm.WriteGuest(FTVM_MAILBOX_GPA + offsetof(ftvm_mailbox, go), round);
-}
-Result<void> SetMailboxStop(Machine& vm) {
-  return vm.WriteGuest(FTVM_MAILBOX_GPA + offsetof(ftvm_mailbox, stop), uint64_t{1});
-}
-
 Result<void> Machine::ApplyDeferredWritesLocked() {
   for (const HostWrite& w : deferred_writes_) {
     FTVM_ASSIGN_OR_RETURN(std::span<std::byte> target, memory_->Translate(w.gpa, w.bytes.size()));
@@ -221,6 +214,7 @@ Result<void> Machine::ApplyDeferredWritesLocked() {
   deferred_writes_.clear();
   return {};
 }
+
 DirtyLogStats Machine::dirty_stats() const { return dirty_log_->stats(); }
 
 RingStats Machine::ring_stats() const { return ring_ ? ring_->stats() : RingStats{}; }
@@ -282,6 +276,13 @@ Result<void> Machine::RequireStopped(std::string_view what) const {
     }
   }
   return {};
+}
+
+Result<void> SetMailboxGo(Machine& vm, uint64_t round) {
+  return vm.WriteGuest(FTVM_MAILBOX_GPA + offsetof(ftvm_mailbox, go), round);
+}
+Result<void> SetMailboxStop(Machine& vm) {
+  return vm.WriteGuest(FTVM_MAILBOX_GPA + offsetof(ftvm_mailbox, stop), uint64_t{1});
 }
 
 }  // namespace ftvm::vmm

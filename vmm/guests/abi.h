@@ -61,8 +61,8 @@ struct ftvm_boot_info {
   char args[FTVM_ARGS_MAX]; /* "key=value key=value", NUL-terminated */
 };
 
-/* The VMM writes the mailbox (guests poll it); KVM does not log host writes, so the VMM reports
-   them (Machine::MarkWritten). */
+/* The VMM writes the mailbox (guests poll it) with Machine::WriteGuest, which reports the write
+   to the dirty log: KVM logs only the guest's own writes. */
 struct ftvm_mailbox {
   volatile uint64_t go;   /* dirtier rounds: the round the guest may start */
   volatile uint64_t stop; /* non-zero: finish and exit */
