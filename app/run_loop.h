@@ -18,11 +18,13 @@ struct RunLoopOptions {
   std::string snapshot_path;
   bool continue_after_snapshot = false;
   bool fsync_snapshot = false;
+  std::string control_path;  // a QMP control socket here ("" none): query-status, query-guest,
+                             // trace events, quit
 };
 
 // The command-line form of RunLoopOptions, shared by `run` and `restore`.
 struct RunLoopFlags {
-  std::string timeout, snapshot_after, snapshot_path;
+  std::string timeout, snapshot_after, snapshot_path, control;
   bool continue_after_snapshot = false, fsync = false, quiet = false;
 };
 void AddRunLoopFlags(CLI::App& command, RunLoopFlags& flags);

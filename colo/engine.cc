@@ -42,7 +42,11 @@ ReplicationInfo EngineControl::replication() const {
 GuestStatus EngineControl::guest() const {
   const vmm::ControlDevice* device = guest_device_.load();
   if (device == nullptr) return {};
-  const vmm::ControlStatus s = device->status();
+  return GuestStatusOf(*device, guest_status_page_.load());
+}
+
+GuestStatus GuestStatusOf(const vmm::ControlDevice& device, const std::byte* status_page) {
+  const vmm::ControlStatus s = device.status();
   GuestStatus g{.present = true,
                 .heartbeats = s.heartbeats,
                 .last_heartbeat = s.last_heartbeat,
@@ -52,8 +56,8 @@ GuestStatus EngineControl::guest() const {
                 .exit_code = s.exit_code};
   // The guest writes the page while we read it (its fields are volatile u64s): each value is
   // one the guest wrote, possibly a little stale.
-  if (const std::byte* page = guest_status_page_.load()) {
-    const auto* status = reinterpret_cast<const ftvm_status*>(page);
+  if (status_page != nullptr) {
+    const auto* status = reinterpret_cast<const ftvm_status*>(status_page);
     if (status->magic == FTVM_STATUS_MAGIC) {
       g.generation = status->generation;
       g.pages_written = status->pages_written;
@@ -63,12 +67,17 @@ GuestStatus EngineControl::guest() const {
   return g;
 }
 
-void EngineControl::set_guest(vmm::Machine& machine) {
+const std::byte* StatusPageOf(const vmm::Machine& machine) {
   for (const vmm::RamBlock& block : machine.ram_blocks()) {
     if (block.Contains(FTVM_STATUS_GPA, sizeof(ftvm_status))) {
-      guest_status_page_.store(block.hva() + (FTVM_STATUS_GPA - block.gpa()));
+      return block.hva() + (FTVM_STATUS_GPA - block.gpa());
     }
   }
+  return nullptr;
+}
+
+void EngineControl::set_guest(vmm::Machine& machine) {
+  guest_status_page_.store(StatusPageOf(machine));
   guest_device_.store(&machine.control());
 }
 

@@ -151,6 +151,12 @@ class EngineControl {
   std::atomic<const std::byte*> guest_status_page_{nullptr};  // host address of FTVM_STATUS_GPA
 };
 
+// The guest's status from its control device and status page (`status_page`: the host address
+// of FTVM_STATUS_GPA, or null). Any thread; the machine must outlive the call.
+GuestStatus GuestStatusOf(const vmm::ControlDevice& device, const std::byte* status_page);
+// The host address of the guest's status page, or null if no RAM block holds it.
+const std::byte* StatusPageOf(const vmm::Machine& machine);
+
 // Lets the guest run unprotected until an operator quits or the guest exits. Ok then; an error
 // if the VM fails.
 Result<void> RunUntilQuit(vmm::Machine& machine, EngineControl& control);

@@ -13,7 +13,8 @@
 // as an event (events.h).
 //
 // Every method has a default that fails with kUnsupported ("... is not available in this
-// process"), so a process implements only what it has (e.g. `ftvm run` only QueryStatus).
+// process"), so a process implements only what it has (e.g. `ftvm run`: QueryStatus and
+// QueryGuest).
 #pragma once
 
 #include <cstdint>
@@ -70,10 +71,9 @@ class ControlTarget {
   virtual Result<Parameters> QueryParameters();        // query-parameters
   // set-parameters: all fields or none (an Error leaves every parameter as it was).
   virtual Result<void> SetParameters(const ParameterUpdate& update);
-  virtual Result<void> Failover();
-  virtual Result<colo::GuestStatus>
-  QueryGuest();  // query-guest: the guest's control ports  // failover / x-colo-lost-heartbeat:
-                 // start it, return
+  virtual Result<void> Failover();  // failover / x-colo-lost-heartbeat: start it, return
+  // query-guest: the guest's control ports and status page.
+  virtual Result<colo::GuestStatus> QueryGuest();
 };
 
 }  // namespace ftvm::control

@@ -50,5 +50,21 @@ expect 124 "restore and continue" "$ftvm" restore "$tmp/c.snap" --timeout 300ms
 printf 'garbage' >"$tmp/bad.snap"
 expect 65 "corrupt snapshot refused" "$ftvm" restore "$tmp/bad.snap"
 expect 74 "missing snapshot" "$ftvm" restore "$tmp/missing.snap"
+
+# `ftvm run --control`: query-status and query-guest over QMP, checkpoint commands refused,
+# quit ends the run with status 0.
+"$ftvm" run -g counter -q --control "$tmp/run.sock" -- interval_ms=20 >"$tmp/run.out" 2>&1 &
+run_pid=$!
+for _ in $(seq 100); do [ -S "$tmp/run.sock" ] && break; sleep 0.1; done
+expect 0 "run: query-status" "$ftvm" ctl --json "$tmp/run.sock" query-status
+grep -qF '"status":"running"' "$tmp/out" || { echo "FAIL: run not running:"; cat "$tmp/out"; failures=$((failures + 1)); }
+expect 0 "run: query-guest" "$ftvm" ctl --json "$tmp/run.sock" query-guest
+grep -qF '"present":true' "$tmp/out" || { echo "FAIL: query-guest:"; cat "$tmp/out"; failures=$((failures + 1)); }
+expect 1 "run: no checkpoint engine" "$ftvm" ctl "$tmp/run.sock" info_checkpoint
+grep -qF "not available in this process" "$tmp/out" || { echo "FAIL: refusal:"; cat "$tmp/out"; failures=$((failures + 1)); }
+expect 0 "run: quit" "$ftvm" ctl "$tmp/run.sock" quit
+wait "$run_pid"
+rc=$?
+if [ "$rc" -ne 0 ]; then echo "FAIL: run after quit: exit $rc"; cat "$tmp/run.out"; failures=$((failures + 1)); else echo "ok: run ends on quit"; fi
 echo "$failures failed"
 [ "$failures" -eq 0 ]
