@@ -99,7 +99,10 @@ Result<void> PeerLink::Poll(Nanos timeout) {
     return ftvm::Fail(n.error());
   }
   for (size_t i = 0; i < *n; ++i) Route(std::move(completions_[i]));
-  if (error_) return ftvm::Fail(*error_);
+  // Messages that arrived before the failure go to the caller first (a goodbye followed by the
+  // peer's close comes in one batch, and the goodbye is what says why); the sticky error is
+  // reported by the next Poll.
+  if (error_ && inbox_.empty()) return ftvm::Fail(*error_);
   return {};
 }
 

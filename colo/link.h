@@ -46,7 +46,8 @@ class PeerLink {
   Result<void> Send(const ColoMessage& message);
 
   // Polls the channel once for up to `timeout` and routes what arrived. Returns the first
-  // channel or protocol error (the link is then unusable).
+  // channel or protocol error (the link is then unusable), but only once the messages that
+  // arrived before it were popped: a peer's goodbye is not lost to the close that follows it.
   Result<void> Poll(Nanos timeout);
   // Routes one completion (also the RamSender's ForeignHandler while it owns the channel).
   // Errors are remembered and returned by the next Poll()/TakeError().

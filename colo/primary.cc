@@ -62,6 +62,9 @@ Result<void> Primary::Start() {
 }
 
 Result<void> Primary::ResumeGuest() {
+  // A guest that exited (possibly just before the pause of the checkpoint that caught it)
+  // has nothing left to run: stay paused; the engine ends on the exit.
+  if (machine_->control().status().exited) return {};
   FTVM_TRY_CTX(machine_->Resume(VcpuTimeout(options_)), "resume guest");
   control_.set_guest_running(true);
   control_.Emit({.kind = EngineEventKind::kResume});
