@@ -189,15 +189,9 @@ Result<void> Secondary::Failover(const Error& why, bool requested) {
   if (receiver_) receiver_->Discard();
   if (link_) link_->Shutdown();
   in_ = Incoming{};
-  const vmm::ControlStatus guest = machine_->control().status();
-  if (guest.exited) {
-    // The last commit caught the guest after it exited: there is nothing to run, only the
-    // exit to report (RunUntilQuit below returns at once).
-    Log().warn("secondary: the guest had already exited with code {} at checkpoint {}",
-               guest.exit_code, committed_);
-  } else if (machine_->paused()) {
-    FTVM_TRY(Local(ResumeGuest()));
-  }
+  // A commit that caught the guest after it exited leaves nothing to run (ResumeGuest keeps it
+  // paused; RunUntilQuit below returns at once with the exit).
+  if (machine_->paused()) FTVM_TRY(Local(ResumeGuest()));
   FTVM_TRY(control_.Apply(Event::kFailoverDone));
   control_.Emit({.kind = EngineEventKind::kFailover,
                  .mode = before.mode,
@@ -222,7 +216,11 @@ Result<void> Secondary::Quit() {
 Result<void> Secondary::ResumeGuest() {
   // A guest that exited (possibly just before the pause of the checkpoint that caught it)
   // has nothing left to run: stay paused; the engine ends on the exit.
-  if (machine_->control().status().exited) return {};
+  if (const vmm::ControlStatus s = machine_->control().status(); s.exited) {
+    Log().warn("secondary: the guest exited with code {} by checkpoint {}: not resumed",
+               s.exit_code, committed_);
+    return {};
+  }
   FTVM_TRY_CTX(machine_->Resume(VcpuTimeout(options_)), "resume guest");
   control_.set_guest_running(true);
   control_.Emit({.kind = EngineEventKind::kResume});

@@ -53,6 +53,14 @@ std::vector<RamBlockSpec> Layout(const MachineConfig& c) {
   return blocks;
 }
 
+// A host write into guest memory, reported to the dirty log (KVM logs only the guest's).
+Result<void> WriteAndMark(const GuestMemory& memory, DirtyLog& log, uint64_t gpa,
+                          std::span<const std::byte> bytes) {
+  FTVM_ASSIGN_OR_RETURN(std::span<std::byte> target, memory.Translate(gpa, bytes.size()));
+  std::memcpy(target.data(), bytes.data(), bytes.size());
+  return log.MarkWritten(gpa, bytes.size());
+}
+
 }  // namespace
 
 Machine::Machine(MachineConfig config) : config_(std::move(config)) {}
@@ -195,22 +203,18 @@ Result<void> Machine::StartDirtyLog() { return dirty_log_->Start(); }
 Result<void> Machine::StopDirtyLog() { return dirty_log_->Stop(); }
 Result<void> Machine::HarvestDirty(DirtyBitmaps& out) { return dirty_log_->Harvest(out); }
 Result<void> Machine::WriteGuest(uint64_t gpa, std::span<const std::byte> bytes) {
-  FTVM_ASSIGN_OR_RETURN(std::span<std::byte> target, memory_->Translate(gpa, bytes.size()));
+  FTVM_TRY(memory_->Translate(gpa, bytes.size()));  // refuse a bad range now, not at Resume
   std::lock_guard lock(host_write_mu_);
   if (defer_host_writes_) {
     deferred_writes_.push_back({gpa, {bytes.begin(), bytes.end()}});
     return {};
   }
-  std::memcpy(target.data(), bytes.data(), bytes.size());
-  return dirty_log_->MarkWritten(gpa, bytes.size());
+  return WriteAndMark(*memory_, *dirty_log_, gpa, bytes);
 }
 
 Result<void> Machine::ApplyDeferredWritesLocked() {
-  for (const HostWrite& w : deferred_writes_) {
-    FTVM_ASSIGN_OR_RETURN(std::span<std::byte> target, memory_->Translate(w.gpa, w.bytes.size()));
-    std::memcpy(target.data(), w.bytes.data(), w.bytes.size());
-    FTVM_TRY(dirty_log_->MarkWritten(w.gpa, w.bytes.size()));
-  }
+  for (const HostWrite& w : deferred_writes_)
+    FTVM_TRY(WriteAndMark(*memory_, *dirty_log_, w.gpa, w.bytes));
   deferred_writes_.clear();
   return {};
 }
